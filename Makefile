@@ -1,0 +1,125 @@
+# clean-dns and sockfwd: BPF objects, the sockfwd helper, tests and install.
+#   make            build everything under build/
+#   make test       install test dependencies, build, lint, run the suite
+#   make demo       show both features working in throwaway namespaces
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show full commands
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SBINDIR  ?= $(PREFIX)/sbin
+BPFDIR   ?= $(PREFIX)/lib/bpf
+SYSCONFDIR ?= /etc
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+
+BUILD    := build
+CC       ?= cc
+CLANG    ?= clang
+LLVM_OBJCOPY ?= llvm-objcopy
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+# clang -target bpf does not search the multiarch directory that holds
+# asm/types.h on Debian; ask the host compiler where it is.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+BPF_SYS_INCLUDES := $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
+
+BPF_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Iinclude $(BPF_SYS_INCLUDES)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude
+LDLIBS_BPF := -lbpf -lelf -lz
+
+# Every object is built twice: little-endian for x86/arm hosts, big-endian
+# (build/bpfeb/) for MIPS routers.
+BPF_OBJS := clean-dns.o clean-dns-tc.o sockfwd.o
+BPF_TARGETS := $(addprefix $(BUILD)/,$(BPF_OBJS)) \
+	$(addprefix $(BUILD)/bpfeb/,$(BPF_OBJS))
+
+SOCKFWD_SRCS := $(filter-out %.bpf.c,$(wildcard sk_skb/*.c))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all tools test check demo install uninstall clean deps
+
+all: $(BPF_TARGETS) $(BUILD)/sockfwd
+
+tools: $(TOOLS)
+
+$(BUILD) $(BUILD)/bpfeb $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+# $(1): target triple, $(2): extra defines
+define bpf_compile
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -target $(1) $(BPF_CFLAGS) $(2) -MMD -MP -c $< -o $@.tmp
+	$(Q)$(LLVM_OBJCOPY) --strip-debug $@.tmp $@
+	$(Q)rm -f $@.tmp
+endef
+
+$(BUILD)/clean-dns.o: xdp/clean_dns.bpf.c | $(BUILD)
+	$(call bpf_compile,bpfel,)
+$(BUILD)/clean-dns-tc.o: xdp/clean_dns.bpf.c | $(BUILD)
+	$(call bpf_compile,bpfel,-DCLEAN_DNS_TC)
+$(BUILD)/sockfwd.o: sk_skb/sockfwd.bpf.c | $(BUILD)
+	$(call bpf_compile,bpfel,)
+$(BUILD)/bpfeb/clean-dns.o: xdp/clean_dns.bpf.c | $(BUILD)/bpfeb
+	$(call bpf_compile,bpfeb,)
+$(BUILD)/bpfeb/clean-dns-tc.o: xdp/clean_dns.bpf.c | $(BUILD)/bpfeb
+	$(call bpf_compile,bpfeb,-DCLEAN_DNS_TC)
+$(BUILD)/bpfeb/sockfwd.o: sk_skb/sockfwd.bpf.c | $(BUILD)/bpfeb
+	$(call bpf_compile,bpfeb,)
+
+$(BUILD)/sockfwd: $(SOCKFWD_SRCS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $(SOCKFWD_SRCS) -o $@ $(LDFLAGS) $(LDLIBS_BPF)
+
+$(BUILD)/tests/%: tests/tools/%.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ixdp -MMD -MP $< -o $@ $(LDFLAGS) $(LDLIBS_BPF)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/bpfeb/*.d $(BUILD)/tests/*.d)
+
+deps:
+	$(Q)./scripts/install-deps
+
+# Lint: formatting of our C, static analysis, shell scripts.
+C_SRCS := $(wildcard xdp/*.c xdp/*.h sk_skb/*.c sk_skb/*.h include/*.h tests/tools/*.c bench/*.c)
+SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/install-deps tests/run tests/lib.sh \
+	$(wildcard tests/*.sh bench/*.sh scripts/ifupdown/*/* scripts/openwrt/*)
+check:
+	$(call msg,FORMAT,C sources)
+	$(Q)clang-format --dry-run -Werror $(C_SRCS)
+	$(call msg,CPPCHECK,C sources)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -Iinclude -D__BPF__ $(filter %.c,$(C_SRCS))
+	$(call msg,SHELLCHECK,scripts)
+	$(Q)shellcheck -S warning -x $(wildcard $(SH_SRCS))
+
+test:
+	$(Q)./scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all tools check
+	$(Q)./tests/run
+
+demo:
+	$(Q)./scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all tools
+	$(Q)./scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(BPFDIR) $(DESTDIR)$(BPFDIR)/bpfeb $(DESTDIR)$(SBINDIR)
+	install -m 0644 $(addprefix $(BUILD)/,$(BPF_OBJS)) $(DESTDIR)$(BPFDIR)/
+	install -m 0644 $(addprefix $(BUILD)/bpfeb/,$(BPF_OBJS)) $(DESTDIR)$(BPFDIR)/bpfeb/
+	install -m 0755 $(BUILD)/sockfwd $(DESTDIR)$(SBINDIR)/sockfwd
+	install -m 0755 scripts/clean-dns $(DESTDIR)$(SBINDIR)/clean-dns
+	install -m 0755 scripts/sockfwd-load $(DESTDIR)$(SBINDIR)/sockfwd-load
+
+clean:
+	rm -rf $(BUILD)

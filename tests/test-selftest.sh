@@ -1,0 +1,12 @@
+# The runner's own plumbing: namespaces, veth, background processes, cleanup.
+
+test_lib_namespaces_and_cleanup() {
+	ns_add a
+	ns_add b
+	veth a va b vb
+	nsx a ip addr add 192.0.2.1/24 dev va
+	nsx b ip addr add 192.0.2.2/24 dev vb
+	wait_for 5 nsx a ping -c1 -W1 192.0.2.2 || fail "no ping across the veth"
+	bg b sleep 60
+	kill -0 "$BG_PID" || fail "background process not running"
+}
