@@ -113,6 +113,18 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all tools
 	$(Q)./scripts/demo
 
+# Boot integration: systemd units (their paths filled in from templates),
+# ifupdown hooks, example configuration; with OPENWRT=1 also the procd init
+# script, UCI config and hotplug hook.  An existing configuration file is
+# never overwritten, and uninstall leaves configuration in place.
+OPENWRT  ?=
+SYSTEMD_UNITS := clean-dns@.service sockfwd.service
+IFUPDOWN_DIR := $(SYSCONFDIR)/network
+SUBST_PATHS = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+# $(1): mode, $(2): source, $(3): destination; keeps an existing destination
+install_config = if [ -e $(3) ]; then echo "keeping existing $(3)"; \
+	else install -m $(1) $(2) $(3); fi
+
 install: all
 	install -d $(DESTDIR)$(BPFDIR) $(DESTDIR)$(BPFDIR)/bpfeb $(DESTDIR)$(SBINDIR)
 	install -m 0644 $(addprefix $(BUILD)/,$(BPF_OBJS)) $(DESTDIR)$(BPFDIR)/
@@ -120,6 +132,36 @@ install: all
 	install -m 0755 $(BUILD)/sockfwd $(DESTDIR)$(SBINDIR)/sockfwd
 	install -m 0755 scripts/clean-dns $(DESTDIR)$(SBINDIR)/clean-dns
 	install -m 0755 scripts/sockfwd-load $(DESTDIR)$(SBINDIR)/sockfwd-load
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(IFUPDOWN_DIR)/if-up.d $(DESTDIR)$(IFUPDOWN_DIR)/if-down.d
+	for unit in $(SYSTEMD_UNITS); do \
+		$(SUBST_PATHS) scripts/systemd/$$unit.in >$(DESTDIR)$(SYSTEMDDIR)/$$unit && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$unit || exit 1; \
+	done
+	install -m 0755 scripts/ifupdown/if-up.d/clean-dns $(DESTDIR)$(IFUPDOWN_DIR)/if-up.d/clean-dns
+	install -m 0755 scripts/ifupdown/if-down.d/clean-dns $(DESTDIR)$(IFUPDOWN_DIR)/if-down.d/clean-dns
+	$(call install_config,0644,scripts/systemd/clean-dns.default,$(DESTDIR)$(SYSCONFDIR)/default/clean-dns)
+	install -m 0644 scripts/systemd/sockfwd.conf.example $(DESTDIR)$(SYSCONFDIR)/sockfwd.conf.example
+ifeq ($(OPENWRT),1)
+	install -d $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(SYSCONFDIR)/config \
+		$(DESTDIR)$(SYSCONFDIR)/hotplug.d/iface
+	sed 's|^\(CLEAN_DNS=.*:-\)/usr/sbin/|\1$(SBINDIR)/|' scripts/openwrt/clean-dns.init \
+		>$(DESTDIR)$(SYSCONFDIR)/init.d/clean-dns
+	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/init.d/clean-dns
+	install -m 0644 scripts/openwrt/clean-dns.hotplug $(DESTDIR)$(SYSCONFDIR)/hotplug.d/iface/30-clean-dns
+	$(call install_config,0644,scripts/openwrt/clean-dns.config,$(DESTDIR)$(SYSCONFDIR)/config/clean-dns)
+endif
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BPFDIR)/,$(BPF_OBJS)) \
+		$(addprefix $(DESTDIR)$(BPFDIR)/bpfeb/,$(BPF_OBJS))
+	rmdir $(DESTDIR)$(BPFDIR)/bpfeb $(DESTDIR)$(BPFDIR) 2>/dev/null || true
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,sockfwd clean-dns sockfwd-load)
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))
+	rm -f $(DESTDIR)$(IFUPDOWN_DIR)/if-up.d/clean-dns $(DESTDIR)$(IFUPDOWN_DIR)/if-down.d/clean-dns
+	rm -f $(DESTDIR)$(SYSCONFDIR)/sockfwd.conf.example
+	rm -f $(DESTDIR)$(SYSCONFDIR)/init.d/clean-dns $(DESTDIR)$(SYSCONFDIR)/hotplug.d/iface/30-clean-dns
+	@echo "kept configuration: $(SYSCONFDIR)/default/clean-dns, $(SYSCONFDIR)/config/clean-dns (if any)"
 
 clean:
 	rm -rf $(BUILD)
