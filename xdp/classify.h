@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The clean-dns packet path, top to bottom: link layer, IP, UDP, DNS header,
+ * then the per-resolver rules.  It returns the counter that describes the
+ * packet; counters from COUNT_FIRST_DROP on mean "drop".
+ *
+ * This file compiles both into the BPF programs and into host binaries (the
+ * vector tests and the fuzzer), so it reads memory only through pointers it
+ * has checked against data_end and uses no helper but resolver_rules(),
+ * which the includer defines before including it:
+ *
+ *   static __always_inline __u32 resolver_rules(const struct resolver_key *src);
+ *
+ * It must return the rule bits for a source address (0: not protected).
+ *
+ * Nothing is dropped unless it was parsed whole and matched a rule chosen
+ * for its resolver: anything not understood is passed.
+ */
+#ifndef CLEAN_DNS_CLASSIFY_H
+#define CLEAN_DNS_CLASSIFY_H
+
+#include <linux/types.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include "clean_dns_common.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+enum first_header {
+	FIRST_ETHERNET, /* Ethernet, optionally VLAN/QinQ and PPPoE */
+	FIRST_IP,	/* no link layer: tun, ppp, wireguard, ipip */
+};
+
+#define VLAN_MAX_DEPTH 2
+#define IPV6_EXT_MAX 6
+#define PPP_PROTO_IPV4 0x0021
+#define PPP_PROTO_IPV6 0x0057
+#define IPV4_DF 0x4000
+#define IPV4_MF_OFFSET 0x3fff
+#define DNS_PORT 53
+#define DNS_HDR_LEN 12
+#define DNS_FLAG_QR 0x8000
+#define DNS_FLAG_OPCODE 0x7800
+#define DNS_FLAG_AA 0x0400
+#define DNS_FLAG_RD 0x0100
+#define DNS_TYPE_A 1
+#define DNS_TYPE_AAAA 28
+#define DNS_TYPE_OPT 41
+#define DNS_CLASS_IN 1
+/* Tail reads look no further than this into a DNS message; a single-answer
+ * forgery is a few dozen bytes.
+ */
+#define DNS_TAIL_MAX 4096
+
+struct hdr_cursor {
+	const __u8 *pos;
+};
+
+struct vlan_tag {
+	__be16 tci;
+	__be16 encapsulated_proto;
+};
+
+/* RFC 2516 session header followed by the PPP protocol field. */
+struct pppoe_session {
+	__u8 version_type; /* 0x11 */
+	__u8 code;	   /* 0x00 in session frames */
+	__be16 session_id;
+	__be16 length;
+	__be16 ppp_proto;
+};
+
+struct packet_facts {
+	struct resolver_key src; /* source address as an LPM key, /128 */
+	const __u8 *ip_end;	 /* end of the datagram per its IP header */
+	__u16 ipv4_id;
+	__u16 ipv4_frag_off; /* flags and offset, host order */
+	__u8 is_ipv4;
+	__u8 is_fragment;
+};
+
+static __always_inline __u16 load_be16(const __u8 *p)
+{
+	return (__u16)(p[0] << 8 | p[1]);
+}
+
+/* Returns ETH_P_IP or ETH_P_IPV6 (host order), or 0 for anything else. */
+static __always_inline int parse_link(struct hdr_cursor *nh, const __u8 *data_end)
+{
+	const struct ethhdr *eth = (const void *)nh->pos;
+	__u16 proto;
+	int i;
+
+	if ((const __u8 *)(eth + 1) > data_end)
+		return 0;
+	proto = bpf_ntohs(eth->h_proto);
+	nh->pos = (const __u8 *)(eth + 1);
+
+	for (i = 0; i < VLAN_MAX_DEPTH; i++) {
+		const struct vlan_tag *tag = (const void *)nh->pos;
+
+		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+			break;
+		if ((const __u8 *)(tag + 1) > data_end)
+			return 0;
+		proto = bpf_ntohs(tag->encapsulated_proto);
+		nh->pos = (const __u8 *)(tag + 1);
+	}
+
+	if (proto == ETH_P_PPP_SES) {
+		const struct pppoe_session *pppoe = (const void *)nh->pos;
+
+		if ((const __u8 *)(pppoe + 1) > data_end)
+			return 0;
+		if (pppoe->version_type != 0x11 || pppoe->code != 0)
+			return 0;
+		nh->pos = (const __u8 *)(pppoe + 1);
+		switch (bpf_ntohs(pppoe->ppp_proto)) {
+		case PPP_PROTO_IPV4:
+			return ETH_P_IP;
+		case PPP_PROTO_IPV6:
+			return ETH_P_IPV6;
+		}
+		return 0;
+	}
+	return proto == ETH_P_IP || proto == ETH_P_IPV6 ? proto : 0;
+}
+
+/* Without a link layer the IP version nibble says what follows. */
+static __always_inline int parse_l3_start(const struct hdr_cursor *nh, const __u8 *data_end)
+{
+	if (nh->pos + 1 > data_end)
+		return 0;
+	switch (nh->pos[0] >> 4) {
+	case 4:
+		return ETH_P_IP;
+	case 6:
+		return ETH_P_IPV6;
+	}
+	return 0;
+}
+
+/* Returns the transport protocol, or -1 when the header is not usable.
+ * The version and IHL are read as a byte: the bitfields in linux/ip.h
+ * follow the host's byte order, not the BPF target's.
+ */
+static __always_inline int parse_ipv4(struct hdr_cursor *nh, const __u8 *data_end,
+				      struct packet_facts *pkt)
+{
+	const struct iphdr *iph = (const void *)nh->pos;
+	__u32 hdr_len, tot_len;
+
+	if ((const __u8 *)(iph + 1) > data_end)
+		return -1;
+	if (nh->pos[0] >> 4 != 4)
+		return -1;
+	hdr_len = (nh->pos[0] & 0x0f) * 4;
+	if (hdr_len < sizeof(*iph) || nh->pos + hdr_len > data_end)
+		return -1;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len < hdr_len)
+		return -1;
+
+	pkt->ip_end = nh->pos + tot_len;
+	pkt->is_ipv4 = 1;
+	pkt->ipv4_id = bpf_ntohs(iph->id);
+	pkt->ipv4_frag_off = bpf_ntohs(iph->frag_off);
+	pkt->is_fragment = (pkt->ipv4_frag_off & IPV4_MF_OFFSET) != 0;
+	pkt->src.prefixlen = 128;
+	pkt->src.addr[10] = 0xff;
+	pkt->src.addr[11] = 0xff;
+	__builtin_memcpy(&pkt->src.addr[12], &iph->saddr, 4);
+
+	nh->pos += hdr_len;
+	return iph->protocol;
+}
+
+/* Walks a bounded number of extension headers.  A fragment header ends the
+ * walk: the caller passes every fragment.
+ */
+static __always_inline int parse_ipv6(struct hdr_cursor *nh, const __u8 *data_end,
+				      struct packet_facts *pkt)
+{
+	const struct ipv6hdr *ip6h = (const void *)nh->pos;
+	__u32 payload_len;
+	__u8 next;
+	int i;
+
+	if ((const __u8 *)(ip6h + 1) > data_end)
+		return -1;
+	if (nh->pos[0] >> 4 != 6)
+		return -1;
+	payload_len = bpf_ntohs(ip6h->payload_len);
+	if (payload_len == 0) /* jumbogram: never DNS */
+		return -1;
+
+	pkt->ip_end = (const __u8 *)(ip6h + 1) + payload_len;
+	pkt->src.prefixlen = 128;
+	__builtin_memcpy(pkt->src.addr, &ip6h->saddr, 16);
+	next = ip6h->nexthdr;
+	nh->pos = (const __u8 *)(ip6h + 1);
+
+	for (i = 0; i < IPV6_EXT_MAX; i++) {
+		const __u8 *ext = nh->pos;
+		__u32 ext_len;
+
+		switch (next) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if (ext + 2 > data_end)
+				return -1;
+			ext_len = (ext[1] + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			if (ext + 2 > data_end)
+				return -1;
+			ext_len = (ext[1] + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT:
+			if (ext + 1 > data_end)
+				return -1;
+			pkt->is_fragment = 1;
+			return ext[0];
+		default:
+			return next;
+		}
+		next = ext[0];
+		nh->pos = ext + ext_len;
+	}
+	return -1;
+}
+
+/* A response with one answer, no authority records and nothing or a bare
+ * OPT record after it ends with that answer, so the answer can be found from
+ * the tail without walking the question name.  Returns 1 when it is an A or
+ * AAAA record whose owner name is the question name written out in full
+ * (ending in a root label) where servers write the pointer 0xc00c.
+ * Observed on injected answers by older injectors ("The Great DNS Wall of
+ * China", 2014 three-injectors study); genuine servers compress.
+ */
+static __always_inline int answer_name_written_out(const __u8 *dns, __u32 dns_len,
+						   const __u8 *data_end, __u16 ns_count,
+						   __u16 ar_count)
+{
+	const __u8 *opt, *rr, *qname_last, *name_last;
+	__u32 rr_end = dns_len, type_off, qname_len;
+
+	if (ns_count != 0 || ar_count > 1 || dns_len > DNS_TAIL_MAX)
+		return 0;
+	if (ar_count == 1) {
+		/* root name, TYPE, CLASS, TTL, RDLENGTH 0: 11 bytes */
+		if (rr_end < DNS_HDR_LEN + 11)
+			return 0;
+		opt = dns + (rr_end - 11);
+		if (opt + 11 > data_end)
+			return 0;
+		if (opt[0] != 0 || load_be16(opt + 1) != DNS_TYPE_OPT || load_be16(opt + 9) != 0)
+			return 0;
+		rr_end -= 11;
+	}
+
+	/* TYPE CLASS TTL RDLENGTH = 10 bytes before RDATA.  AAAA is tried first:
+	 * its longer pattern cannot match inside an A record, the reverse can.
+	 */
+	if (rr_end < DNS_HDR_LEN + 26)
+		return 0;
+	rr = dns + (rr_end - 26);
+	if (rr + 26 > data_end)
+		return 0;
+	if (load_be16(rr) == DNS_TYPE_AAAA && load_be16(rr + 8) == 16) {
+		type_off = rr_end - 26;
+	} else {
+		rr += 12;
+		if (load_be16(rr) != DNS_TYPE_A || load_be16(rr + 8) != 4)
+			return 0;
+		type_off = rr_end - 14;
+	}
+
+	/* Written out, the owner name repeats the question name: header,
+	 * QNAME, QTYPE, QCLASS, then QNAME again.
+	 */
+	if (type_off < DNS_HDR_LEN + 4 + 2 || (type_off - DNS_HDR_LEN - 4) % 2)
+		return 0;
+	qname_len = (type_off - DNS_HDR_LEN - 4) / 2;
+	if (qname_len > 255)
+		return 0;
+	qname_last = dns + (DNS_HDR_LEN + qname_len - 1);
+	if (qname_last + 6 > data_end || dns + DNS_HDR_LEN + 1 > data_end)
+		return 0;
+	/* QNAME's root label, QCLASS IN, same first label length twice */
+	if (qname_last[0] != 0 || load_be16(qname_last + 3) != DNS_CLASS_IN ||
+	    qname_last[5] != dns[DNS_HDR_LEN])
+		return 0;
+	name_last = dns + (type_off - 1);
+	if (name_last + 1 > data_end)
+		return 0;
+	return name_last[0] == 0;
+}
+
+static __always_inline int classify_response(const __u8 *dns, __u32 dns_len,
+					     const __u8 *data_end,
+					     const struct packet_facts *pkt, __u32 rules)
+{
+	__u16 flags, qd_count, an_count, ns_count, ar_count;
+
+	if (dns_len < DNS_HDR_LEN || dns + DNS_HDR_LEN > data_end)
+		return COUNT_pass_malformed;
+	flags = load_be16(dns + 2);
+	qd_count = load_be16(dns + 4);
+	an_count = load_be16(dns + 6);
+	ns_count = load_be16(dns + 8);
+	ar_count = load_be16(dns + 10);
+
+	if (!(flags & DNS_FLAG_QR) || (flags & DNS_FLAG_OPCODE) || qd_count != 1)
+		return COUNT_pass_not_response;
+	/* Injectors answer with exactly one record; everything else passes,
+	 * which is what keeps multi-record genuine answers safe.
+	 */
+	if (an_count == 0)
+		return COUNT_pass_no_answer;
+	if (an_count > 1)
+		return COUNT_pass_multi_answer;
+
+	if (pkt->is_ipv4) {
+		/* IPv4 ID 0: the 2010s injectors (2014 three-injectors study,
+		 * clean-dns-bpf).  Only for resolvers whose stack never sends
+		 * ID 0; Linux before 3.x-era changes did on DF datagrams.
+		 */
+		if ((rules & RULE_IPID_ZERO) && pkt->ipv4_id == 0)
+			return COUNT_drop_ipid_zero;
+		/* DF alone (frag_off 0x4000) on forgeries, where e.g. 8.8.8.8
+		 * never sets DF on its answers.
+		 */
+		if ((rules & RULE_DF) && pkt->ipv4_frag_off == IPV4_DF)
+			return COUNT_drop_df;
+	}
+	/* AA with one answer and no authority, flags 0x8580/0x8590/0x85a0
+	 * seen for google.com; a recursive resolver's answer to an RD=1 query
+	 * is never authoritative.  RD=0 answers may be, so they pass.
+	 */
+	if ((rules & RULE_AA_SINGLE) && (flags & DNS_FLAG_AA) && (flags & DNS_FLAG_RD) &&
+	    ns_count == 0)
+		return COUNT_drop_aa_single;
+	if ((rules & RULE_NAME_UNCOMPRESSED) &&
+	    answer_name_written_out(dns, dns_len, data_end, ns_count, ar_count))
+		return COUNT_drop_name_uncompressed;
+	return COUNT_pass_clean;
+}
+
+static __always_inline int classify_frame(const __u8 *data, const __u8 *data_end,
+					  enum first_header first)
+{
+	struct hdr_cursor nh = { .pos = data };
+	struct packet_facts pkt = {};
+	const struct udphdr *udph;
+	__u32 udp_len, rules;
+	int l3, l4;
+
+	l3 = first == FIRST_ETHERNET ? parse_link(&nh, data_end) : parse_l3_start(&nh, data_end);
+	if (l3 == ETH_P_IP)
+		l4 = parse_ipv4(&nh, data_end, &pkt);
+	else if (l3 == ETH_P_IPV6)
+		l4 = parse_ipv6(&nh, data_end, &pkt);
+	else
+		return COUNT_NONE;
+	if (l4 != IPPROTO_UDP)
+		return COUNT_NONE;
+
+	if (pkt.is_fragment)
+		return resolver_rules(&pkt.src) ? COUNT_pass_fragment : COUNT_NONE;
+
+	udph = (const void *)nh.pos;
+	if ((const __u8 *)(udph + 1) > data_end)
+		return COUNT_NONE;
+	if (udph->source != bpf_htons(DNS_PORT))
+		return COUNT_NONE;
+
+	rules = resolver_rules(&pkt.src);
+	if (!rules)
+		return COUNT_pass_unprotected;
+	/* A datagram the program cannot see whole (cut short, or not linear
+	 * in the skb) is never dropped.
+	 */
+	if (pkt.ip_end > data_end)
+		return COUNT_pass_malformed;
+	udp_len = bpf_ntohs(udph->len);
+	if (udp_len < sizeof(*udph) || nh.pos + udp_len > pkt.ip_end)
+		return COUNT_pass_malformed;
+
+	return classify_response((const __u8 *)(udph + 1), udp_len - sizeof(*udph), data_end,
+				 &pkt, rules);
+}
+
+#endif
