@@ -1,0 +1,216 @@
+# shellcheck shell=bash disable=SC2034
+# DNS topologies for the clean-dns tests, sourced after tests/lib.sh:
+#   . "$ROOT/tests/dns/topology.sh"
+#
+#   client (c0) ---- (r0) censor (r1) ---- (s0) resolver
+#   192.0.2.2/26        192.0.2.1          198.51.100.1      198.51.100.53
+#   2001:db8:1::2       2001:db8:1::1      2001:db8:2::1     2001:db8:2::53
+#
+# The censor routes between the two links and runs the injector on r0.  The
+# resolver namespace holds unbound on .53 and, on loopback, knot behind
+# dns-delay, so the genuine answer leaves at least DNS_DELAY_MS after the
+# query while the forgery leaves at once.
+#
+# dns_tun_client replaces the client's veth by a tun device (an L3 link
+# without link-layer header) carried by dns-tunwire to w1/w0 in the censor:
+#   client (tun0) ==dns-tunwire== (w1) censor (w0)
+#   192.0.2.66/26                     192.0.2.65
+#   2001:db8:3::2/64                  2001:db8:3::1
+
+DNS_DIR=$ROOT/tests/dns
+CLEAN_DNS=$ROOT/scripts/clean-dns
+
+CLIENT4=192.0.2.2
+CLIENT6=2001:db8:1::2
+CENSOR_CLIENT_SIDE4=192.0.2.1
+CENSOR_CLIENT_SIDE6=2001:db8:1::1
+CENSOR_RESOLVER_SIDE4=198.51.100.1
+CENSOR_RESOLVER_SIDE6=2001:db8:2::1
+RESOLVER4=198.51.100.53
+RESOLVER6=2001:db8:2::53
+TUN_CLIENT4=192.0.2.66
+TUN_CLIENT6=2001:db8:3::2
+TUN_CENSOR4=192.0.2.65
+TUN_CENSOR6=2001:db8:3::1
+# MACs of the censor's end of the tun wire, fixed so dns-tunwire can be told.
+TUN_CENSOR_MAC=02:00:00:00:c0:01
+TUN_WIRE_MAC=02:00:00:00:c0:02
+
+# What the zone answers, and what the injector forges.
+DNS_ZONE=cdns.test
+GENUINE4=198.51.100.80
+GENUINE6=2001:db8:2::80
+FORGED4=203.0.113.66
+FORGED6=2001:db8:bad::66
+DNS_DELAY_MS=${DNS_DELAY_MS:-100}
+
+# dns_render TEMPLATE OUT KEY=VALUE...: copy TEMPLATE to OUT with each
+# @KEY@ replaced by VALUE (which may span lines).
+dns_render() {
+	local template=$1 out=$2 text pair
+	shift 2
+	text=$(<"$template")
+	for pair in "$@"; do
+		text=${text//"@${pair%%=*}@"/"${pair#*=}"}
+	done
+	printf '%s\n' "$text" >"$out"
+}
+
+# addr6 NS DEV ADDR/LEN: an IPv6 address usable at once (no DAD wait).
+addr6() { nsx "$1" ip -6 addr add "$3" dev "$2" nodad; }
+
+# dns_topology: the three namespaces above, routed, no servers yet.
+dns_topology() {
+	ns_add client
+	ns_add censor
+	ns_add resolver
+	veth client c0 censor r0
+	veth censor r1 resolver s0
+	nsx client ip addr add "$CLIENT4/26" dev c0
+	addr6 client c0 "$CLIENT6/64"
+	nsx client ip route add default via "$CENSOR_CLIENT_SIDE4"
+	nsx client ip -6 route add default via "$CENSOR_CLIENT_SIDE6"
+	nsx censor ip addr add "$CENSOR_CLIENT_SIDE4/26" dev r0
+	addr6 censor r0 "$CENSOR_CLIENT_SIDE6/64"
+	nsx censor ip addr add "$CENSOR_RESOLVER_SIDE4/24" dev r1
+	addr6 censor r1 "$CENSOR_RESOLVER_SIDE6/64"
+	nsx censor sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	nsx resolver ip addr add "$RESOLVER4/24" dev s0
+	addr6 resolver s0 "$RESOLVER6/64"
+	nsx resolver ip route add default via "$CENSOR_RESOLVER_SIDE4"
+	nsx resolver ip -6 route add default via "$CENSOR_RESOLVER_SIDE6"
+	# Like 8.8.8.8, send answers without DF.  With DF, Linux gives
+	# unconnected UDP sockets' packets IPv4 ID 0 (ip_select_ident_segs),
+	# and the ipid-zero and df rules could not protect this resolver.
+	nsx resolver sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+	wait_for 5 nsx client ping -c1 -W1 "$RESOLVER4" || fail "no route client -> resolver"
+	wait_for 5 nsx client ping -6 -c1 -W1 "$RESOLVER6" || fail "no IPv6 route client -> resolver"
+}
+
+# dns_tun_client [INJECT_STYLE]: move the client's default routes onto tun0,
+# carried by dns-tunwire to the censor's w0.  With a style, dns-tunwire
+# itself forges (censor on the L3 link); its log is $TEST_TMP/tunwire.log.
+dns_tun_client() {
+	local inject=()
+	[ -n "${1:-}" ] && inject=(--inject "$1" --resolver "$RESOLVER4" --resolver "$RESOLVER6")
+	ip link add w0 netns "$TEST_ID-censor" address "$TUN_CENSOR_MAC" type veth \
+		peer name w1 netns "$TEST_ID-censor" address "$TUN_WIRE_MAC" ||
+		fail "cannot create veth w0/w1"
+	nsx censor ip link set w0 up
+	nsx censor ip link set w1 up
+	nsx censor ip addr add "$TUN_CENSOR4/26" dev w0
+	addr6 censor w0 "$TUN_CENSOR6/64"
+	nsx censor ip neigh replace "$TUN_CLIENT4" lladdr "$TUN_WIRE_MAC" dev w0 nud permanent
+	nsx censor ip -6 neigh replace "$TUN_CLIENT6" lladdr "$TUN_WIRE_MAC" dev w0 nud permanent
+	bg client "$TOOLS/dns-tunwire" --tun tun0 --peer-netns "$(ns_path censor)" \
+		--peer-iface w1 --peer-mac "$TUN_CENSOR_MAC" "${inject[@]}" \
+		>"$TEST_TMP/tunwire.log" 2>&1
+	TUNWIRE_PID=$BG_PID
+	wait_for 5 grep -q '^wire ' "$TEST_TMP/tunwire.log" ||
+		fail "dns-tunwire did not start: $(cat "$TEST_TMP/tunwire.log")"
+	nsx client ip link set tun0 up
+	nsx client ip addr add "$TUN_CLIENT4/26" dev tun0
+	addr6 client tun0 "$TUN_CLIENT6/64"
+	nsx client ip route replace default dev tun0
+	nsx client ip -6 route replace default dev tun0
+	wait_for 5 nsx client ping -c1 -W1 "$RESOLVER4" || fail "no route over tun0 -> resolver"
+	wait_for 5 nsx client ping -6 -c1 -W1 "$RESOLVER6" || fail "no IPv6 route over tun0"
+}
+
+# dns_start_knot NS NAME LISTEN ZONES: knotd in NS with config
+# $TEST_TMP/NAME/knot.conf.  LISTEN is knot's listen list ("127.0.0.1@5301"),
+# ZONES the "zone:" entries in knot's YAML.
+dns_start_knot() {
+	local ns=$1 dir=$TEST_TMP/$2
+	mkdir -p "$dir"
+	dns_render "$DNS_DIR/knot.conf.in" "$dir/knot.conf" DIR="$dir" LISTEN="$3" ZONES="$4"
+	bg "$ns" knotd -c "$dir/knot.conf" >"$dir/knotd.log" 2>&1
+}
+
+# dns_start_unbound NS NAME INTERFACES STUBS [MODULES [LOCAL_ZONES [EXTRA]]]
+dns_start_unbound() {
+	local ns=$1 dir=$TEST_TMP/$2 interfaces=$3 stubs=$4
+	local modules=${5:-iterator} local_zones=${6:-} extra=${7:-} addr lines=
+	mkdir -p "$dir"
+	for addr in $interfaces; do
+		lines+="    interface: $addr"$'\n'
+	done
+	dns_render "$DNS_DIR/unbound.conf.in" "$dir/unbound.conf" DIR="$dir" \
+		INTERFACES="$lines" MODULES="$modules" LOCAL_ZONES="$local_zones" \
+		SERVER_EXTRA="$extra" STUBS="$stubs"
+	bg "$ns" unbound -d -c "$dir/unbound.conf" >"$dir/unbound.log" 2>&1
+}
+
+# dns_answers NS SERVER NAME TYPE: dig +short from namespace NS.
+dns_answers() {
+	nsx "$1" dig +short +tries=1 +timeout=2 "@$2" "$3" "$4" 2>/dev/null
+}
+
+# dns_resolving NS SERVER NAME TYPE: true once SERVER answers NAME at all.
+dns_resolving() {
+	[ -n "$(dns_answers "$@")" ]
+}
+
+# dns_censored_resolver: knot serving cdns.test on the resolver's loopback,
+# behind dns-delay, and unbound on RESOLVER4/RESOLVER6 using it.
+dns_censored_resolver() {
+	cp "$DNS_DIR/cdns.test.zone" "$TEST_TMP/cdns.test.zone"
+	dns_start_knot resolver knot "127.0.0.1@5301" \
+		"  - domain: $DNS_ZONE"$'\n'"    file: \"$TEST_TMP/cdns.test.zone\""
+	bg resolver "$TOOLS/dns-delay" --listen 127.0.0.1 --port 5300 --upstream 127.0.0.1 \
+		--upstream-port 5301 --delay "$DNS_DELAY_MS" >"$TEST_TMP/delay.log" 2>&1
+	dns_start_unbound resolver unbound "$RESOLVER4 $RESOLVER6" \
+		"stub-zone:
+    name: \"$DNS_ZONE.\"
+    stub-addr: 127.0.0.1@5300" iterator \
+		"    local-zone: \"$DNS_ZONE.\" transparent"
+	wait_for 10 dns_resolving resolver 127.0.0.1 -p5301 "mail.$DNS_ZONE" ||
+		fail "knot does not answer: $(cat "$TEST_TMP/knot/knotd.log")"
+	wait_for 10 dns_resolving client "$RESOLVER4" "mail.$DNS_ZONE" A ||
+		fail "unbound does not answer: $(cat "$TEST_TMP/unbound/unbound.log")"
+}
+
+# dns_unique_name: a name no cache has seen (the wildcard answers it).  The
+# clock in microseconds keeps it unique across the subshells of $(...).
+dns_unique_name() {
+	printf 'q%s-%d.w.%s' "${EPOCHREALTIME/./}" "$BASHPID" "$DNS_ZONE"
+}
+
+# dns_start_injector IFACE STYLES [NS]: dns-inject on IFACE in the censor
+# namespace (or NS), forging for both resolver addresses.  Log in
+# $TEST_TMP/inject.log, PID in INJECT_PID.
+dns_start_injector() {
+	bg "${3:-censor}" "$TOOLS/dns-inject" -i "$1" -s "$2" \
+		-r "$RESOLVER4" -r "$RESOLVER6" >"$TEST_TMP/inject.log" 2>&1
+	INJECT_PID=$BG_PID
+	wait_for 5 grep -q '^listening ' "$TEST_TMP/inject.log" ||
+		fail "dns-inject did not start: $(cat "$TEST_TMP/inject.log")"
+}
+
+# dns_forgeries [STYLE]: forgeries sent so far (of STYLE).
+dns_forgeries() {
+	if [ -n "${1:-}" ]; then
+		grep -c "^forgery .* style=$1 " "$TEST_TMP/inject.log"
+	else
+		grep -c '^forgery ' "$TEST_TMP/inject.log"
+	fi
+}
+
+# dns_client_resolv_conf SERVER: a resolv.conf for the client's glibc.
+dns_client_resolv_conf() {
+	printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$1" >"$TEST_TMP/resolv.conf"
+}
+
+# dns_getent NAME: getent ahosts NAME in the client, with
+# $TEST_TMP/resolv.conf bind-mounted over /etc/resolv.conf in a mount
+# namespace of its own (the host's file is never touched).
+dns_getent() {
+	nsx client unshare --mount --propagation private sh -c \
+		'mount --bind "$1" /etc/resolv.conf && exec getent ahosts "$2"' _ \
+		"$TEST_TMP/resolv.conf" "$1"
+}
+
+# dns_getent_addresses NAME: the distinct addresses getent found, sorted.
+dns_getent_addresses() {
+	dns_getent "$1" | awk '{ print $1 }' | sort -u
+}
