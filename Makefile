@@ -125,13 +125,17 @@ SUBST_PATHS = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)
 install_config = if [ -e $(3) ]; then echo "keeping existing $(3)"; \
 	else install -m $(1) $(2) $(3); fi
 
-install: all
+install: all install-boot
 	install -d $(DESTDIR)$(BPFDIR) $(DESTDIR)$(BPFDIR)/bpfeb $(DESTDIR)$(SBINDIR)
 	install -m 0644 $(addprefix $(BUILD)/,$(BPF_OBJS)) $(DESTDIR)$(BPFDIR)/
 	install -m 0644 $(addprefix $(BUILD)/bpfeb/,$(BPF_OBJS)) $(DESTDIR)$(BPFDIR)/bpfeb/
 	install -m 0755 $(BUILD)/sockfwd $(DESTDIR)$(SBINDIR)/sockfwd
 	install -m 0755 scripts/clean-dns $(DESTDIR)$(SBINDIR)/clean-dns
 	install -m 0755 scripts/sockfwd-load $(DESTDIR)$(SBINDIR)/sockfwd-load
+
+# The boot integration alone: nothing to build (part of install).
+.PHONY: install-boot
+install-boot:
 	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSCONFDIR)/default \
 		$(DESTDIR)$(IFUPDOWN_DIR)/if-up.d $(DESTDIR)$(IFUPDOWN_DIR)/if-down.d
 	for unit in $(SYSTEMD_UNITS); do \

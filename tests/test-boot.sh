@@ -1,0 +1,540 @@
+# shellcheck shell=bash
+# Boot integration: make install's file list, the systemd units, the shell
+# lint of everything shipped, the ifupdown hooks attaching for real in a
+# namespace, and the OpenWrt procd script and hotplug hook under stubs.
+# timeout: 300
+
+BOOT_OWN_SCRIPTS="scripts/ifupdown/if-up.d/clean-dns scripts/ifupdown/if-down.d/clean-dns
+scripts/openwrt/clean-dns.init scripts/openwrt/clean-dns.hotplug scripts/openwrt/clean-dns.config
+scripts/systemd/clean-dns.default"
+
+# installed_list DIR: "MODE PATH" of every file under DIR, sorted.
+installed_list() {
+	(cd "$1" && find . -type f -printf '%m %P\n' | LC_ALL=C sort -k2)
+}
+
+# check_list DIR WANT: the files under DIR are exactly WANT (one "MODE PATH" a line).
+check_list() {
+	local got
+	got=$(installed_list "$1")
+	if [ "$got" != "$2" ]; then
+		diff <(echo "$2") <(echo "$got") | sed 's/^/# /'
+		fail "installed files under $1 differ (< wanted, > got)"
+	fi
+	log "ok: $(echo "$got" | wc -l) files with the expected modes"
+}
+
+BOOT_FILES="644 etc/default/clean-dns
+755 etc/network/if-down.d/clean-dns
+755 etc/network/if-up.d/clean-dns
+644 etc/sockfwd.conf.example"
+
+test_install_boot_files() {
+	local root=$TEST_TMP/root want
+	make -s --no-print-directory install-boot DESTDIR="$root" PREFIX=/usr \
+		SYSTEMDDIR=/lib/systemd/system OPENWRT=1 >"$TEST_TMP/make.log" 2>&1 ||
+		{ cat "$TEST_TMP/make.log"; fail "make install-boot failed"; }
+	want=$(printf '%s\n' "644 etc/config/clean-dns" "$BOOT_FILES" \
+		"644 etc/hotplug.d/iface/30-clean-dns" "755 etc/init.d/clean-dns" \
+		"644 lib/systemd/system/clean-dns@.service" "644 lib/systemd/system/sockfwd.service" |
+		LC_ALL=C sort -k2)
+	check_list "$root" "$want"
+
+	# Paths are filled in; the hooks have names run-parts accepts.
+	grep -rn '@[A-Z]*@' "$root" && fail "unsubstituted @VAR@ left in installed files"
+	grep -q '^ExecStart=/usr/sbin/clean-dns attach %I \$CLEAN_DNS_MODE$' \
+		"$root/lib/systemd/system/clean-dns@.service" || fail "clean-dns@.service ExecStart path"
+	grep -q '^ExecStart=/usr/sbin/sockfwd -c /etc/sockfwd.conf$' \
+		"$root/lib/systemd/system/sockfwd.service" || fail "sockfwd.service ExecStart path"
+	grep -q '^CLEAN_DNS=${CLEAN_DNS_CMD:-/usr/sbin/clean-dns}$' "$root/etc/init.d/clean-dns" ||
+		fail "OpenWrt init script: clean-dns path"
+	local dir
+	for dir in if-up.d if-down.d; do
+		check_eq "$(run-parts --test "$root/etc/network/$dir")" \
+			"$root/etc/network/$dir/clean-dns" "run-parts picks up $dir/clean-dns"
+	done
+
+	# An edited configuration survives a second install, and uninstall.
+	echo 'CLEAN_DNS_INTERFACES="eth9"' >>"$root/etc/default/clean-dns"
+	echo "# edited" >>"$root/etc/config/clean-dns"
+	make -s --no-print-directory install-boot DESTDIR="$root" PREFIX=/usr \
+		SYSTEMDDIR=/lib/systemd/system OPENWRT=1 >"$TEST_TMP/make.log" 2>&1 ||
+		fail "second make install-boot failed"
+	grep -q eth9 "$root/etc/default/clean-dns" || fail "install overwrote /etc/default/clean-dns"
+	grep -q edited "$root/etc/config/clean-dns" || fail "install overwrote /etc/config/clean-dns"
+	log "ok: edited configuration kept by a second install"
+
+	make -s --no-print-directory uninstall DESTDIR="$root" PREFIX=/usr \
+		SYSTEMDDIR=/lib/systemd/system >"$TEST_TMP/make.log" 2>&1 || fail "make uninstall failed"
+	check_list "$root" "$(printf '%s\n' "644 etc/config/clean-dns" "644 etc/default/clean-dns")"
+}
+
+test_install_full() {
+	local f
+	for f in scripts/clean-dns scripts/sockfwd-load xdp/clean_dns.bpf.c sk_skb/sockfwd.bpf.c; do
+		[ -e "$f" ] || skip "$f not written yet"
+	done
+	local helper=
+	for f in sk_skb/*.c; do
+		case $f in
+		*.bpf.c) ;;
+		*) [ -e "$f" ] && helper=$f ;;
+		esac
+	done
+	[ -n "$helper" ] || skip "the sockfwd helper's sources are not written yet"
+
+	local root=$TEST_TMP/root want
+	make -s --no-print-directory install DESTDIR="$root" PREFIX=/usr >"$TEST_TMP/make.log" 2>&1 ||
+		{ tail -n 20 "$TEST_TMP/make.log"; fail "make install failed"; }
+	want=$(printf '%s\n' "$BOOT_FILES" \
+		"644 usr/lib/bpf/bpfeb/clean-dns-tc.o" "644 usr/lib/bpf/bpfeb/clean-dns.o" \
+		"644 usr/lib/bpf/bpfeb/sockfwd.o" "644 usr/lib/bpf/clean-dns-tc.o" \
+		"644 usr/lib/bpf/clean-dns.o" "644 usr/lib/bpf/sockfwd.o" \
+		"644 usr/lib/systemd/system/clean-dns@.service" \
+		"644 usr/lib/systemd/system/sockfwd.service" \
+		"755 usr/sbin/clean-dns" "755 usr/sbin/sockfwd" "755 usr/sbin/sockfwd-load" |
+		LC_ALL=C sort -k2)
+	check_list "$root" "$want"
+
+	# Every program a unit runs from $(SBINDIR) is installed there.
+	local unit cmd
+	for unit in "$root"/usr/lib/systemd/system/*.service; do
+		for cmd in $(sed -n 's/^Exec[A-Za-z]*=[-+@!:]*\(\/usr\/sbin\/[^ ]*\).*/\1/p' "$unit"); do
+			[ -x "$root$cmd" ] || fail "$(basename "$unit") runs $cmd, which make install did not install"
+		done
+	done
+	log "ok: the units' commands are installed"
+
+	make -s --no-print-directory uninstall DESTDIR="$root" PREFIX=/usr >"$TEST_TMP/make.log" 2>&1 ||
+		fail "make uninstall failed"
+	check_list "$root" "644 etc/default/clean-dns"
+}
+
+# verify_units DIR UNIT...: systemd-analyze verify, which must succeed and
+# print nothing (it reports unknown keys and bad values on stderr but still
+# exits 0).  Prints what it said.
+verify_units() {
+	local dir=$1 out rc
+	shift
+	out=$(cd "$dir" && systemd-analyze verify --man=no "$@" 2>&1)
+	rc=$?
+	printf '%s' "$out"
+	[ "$rc" -eq 0 ] && [ -z "$out" ]
+}
+
+test_systemd_units_verify() {
+	need systemd-analyze
+	local root=$TEST_TMP/root vdir=$TEST_TMP/verify p out
+	make -s --no-print-directory install-boot DESTDIR="$root" PREFIX=/usr >"$TEST_TMP/make.log" 2>&1 ||
+		{ cat "$TEST_TMP/make.log"; fail "make install-boot failed"; }
+	# verify checks that each command exists; the units name /usr/sbin,
+	# which is not this host's: point them at an executable stand-in tree
+	# (test_install_full checks that make install puts the real ones there).
+	mkdir -p "$vdir/usr/sbin"
+	for p in clean-dns sockfwd sockfwd-load; do
+		printf '#!/bin/sh\nexit 0\n' >"$vdir/usr/sbin/$p"
+		chmod 0755 "$vdir/usr/sbin/$p"
+	done
+	for p in "$root"/usr/lib/systemd/system/*; do
+		sed "s#/usr/sbin/#$vdir/usr/sbin/#g" "$p" >"$vdir/$(basename "$p")"
+	done
+	# A template is verified through an instance.
+	ln -s clean-dns@.service "$vdir/clean-dns@eth0.service"
+	out=$(verify_units "$vdir" ./clean-dns@eth0.service ./sockfwd.service) ||
+		fail "systemd-analyze verify: $out"
+	log "ok: systemd-analyze verify accepts clean-dns@eth0.service and sockfwd.service"
+
+	# The check catches a typo in a key and in a value.
+	sed 's/^RemainAfterExit=/RemainAfterExti=/' "$vdir/clean-dns@.service" >"$vdir/typo-key@.service"
+	ln -s typo-key@.service "$vdir/typo-key@eth0.service"
+	out=$(verify_units "$vdir" ./typo-key@eth0.service) && fail "verify missed a misspelt key"
+	log "ok: a misspelt key is caught: $out"
+	sed 's/^Type=exec/Type=exce/' "$vdir/sockfwd.service" >"$vdir/typo-value.service"
+	out=$(verify_units "$vdir" ./typo-value.service) && fail "verify missed a bad value"
+	log "ok: a bad value is caught: $out"
+
+	# What the units promise: device binding, oneshot, bounded capabilities.
+	local cd="$vdir/clean-dns@.service" sf="$vdir/sockfwd.service"
+	grep -qx 'BindsTo=sys-subsystem-net-devices-%i.device' "$cd" || fail "clean-dns@: BindsTo"
+	grep -qx 'After=sys-subsystem-net-devices-%i.device' "$cd" || fail "clean-dns@: After"
+	grep -qx 'Type=oneshot' "$cd" && grep -qx 'RemainAfterExit=yes' "$cd" || fail "clean-dns@: oneshot"
+	grep -qx 'EnvironmentFile=-/etc/default/clean-dns' "$cd" || fail "clean-dns@: EnvironmentFile"
+	grep -q "^ExecStop=-$vdir/usr/sbin/clean-dns detach %I$" "$cd" || fail "clean-dns@: ExecStop"
+	grep -q "^ExecStartPre=$vdir/usr/sbin/sockfwd-load load$" "$sf" || fail "sockfwd: ExecStartPre"
+	grep -q "^ExecStopPost=-$vdir/usr/sbin/sockfwd-load unload$" "$sf" || fail "sockfwd: ExecStopPost"
+	check_eq "$(sed -n 's/^CapabilityBoundingSet=//p' "$sf")" \
+		"CAP_NET_ADMIN CAP_BPF CAP_PERFMON CAP_NET_BIND_SERVICE" "sockfwd capabilities"
+	# The threshold is in tenths of the printed exposure level (0.0-10.0).
+	out=$(cd "$vdir" && systemd-analyze security --offline=yes --threshold=50 ./sockfwd.service 2>&1) ||
+		fail "sockfwd.service exposure above 5.0: $(echo "$out" | tail -n1)"
+	log "ok: $(echo "$out" | tail -n1)"
+}
+
+test_shell_lint() {
+	need shellcheck
+	local f shells=dash scripts=$BOOT_OWN_SCRIPTS
+	command -v busybox >/dev/null && shells="$shells busybox-ash"
+	# Also the other shipped scripts, once they exist.
+	for f in scripts/clean-dns scripts/sockfwd-load; do
+		if [ -e "$f" ]; then
+			scripts="$scripts $f"
+		else
+			log "not yet written, not checked: $f"
+		fi
+	done
+	for f in $scripts; do
+		dash -n "$f" || fail "dash -n $f"
+		if command -v busybox >/dev/null; then
+			busybox ash -n "$f" || fail "busybox ash -n $f"
+		fi
+		shellcheck -s sh -S warning "$f" || fail "shellcheck $f"
+		log "ok: $f ($shells, shellcheck -s sh)"
+	done
+	for f in scripts/ifupdown/if-up.d/clean-dns scripts/ifupdown/if-down.d/clean-dns \
+		scripts/openwrt/clean-dns.init; do
+		[ -x "$f" ] || fail "$f is not executable"
+	done
+	# run-parts(8) runs only names made of [A-Za-z0-9_-].
+	for f in scripts/ifupdown/*/*; do
+		case $(basename "$f") in
+		*[!A-Za-z0-9_-]*) fail "run-parts would skip $f" ;;
+		esac
+	done
+	log "ok: hooks executable, names valid for run-parts"
+}
+
+# --- ifupdown hooks, for real, in a namespace ---
+
+need_clean_dns() {
+	[ -x scripts/clean-dns ] || skip "scripts/clean-dns not written yet"
+	[ -f build/clean-dns.o ] && [ -f build/clean-dns-tc.o ] || skip "build/clean-dns.o not built yet"
+	need ip tc bpftool
+}
+
+# xdp_name IFACE: name of the XDP program on IFACE in namespace a, or nothing.
+xdp_name() {
+	nsx a ip -d -o link show dev "$1" | sed -n 's/.*prog\/xdp id [0-9]* name \([^ ]*\).*/\1/p'
+}
+
+# hook up|down IFACE [VAR=VALUE...]: run the ifupdown hook as ifup/ifdown
+# would, in namespace a; its stderr lands in $TEST_TMP/hook.err.  Fails
+# the test if the hook exits non-zero: it must never fail ifup.
+hook() {
+	local dir mode phase iface=$2
+	case $1 in
+	up) dir=if-up.d mode=start phase=post-up ;;
+	down) dir=if-down.d mode=stop phase=pre-down ;;
+	esac
+	shift 2
+	nsx a env IFACE="$iface" LOGICAL="$iface" ADDRFAM=inet METHOD=manual \
+		MODE="$mode" PHASE="$phase" VERBOSITY=1 \
+		CLEAN_DNS_DEFAULTS="$TEST_TMP/clean-dns.defaults" CLEAN_DNS_CMD="$ROOT/scripts/clean-dns" \
+		"$@" "$ROOT/scripts/ifupdown/$dir/clean-dns" 2>"$TEST_TMP/hook.err" ||
+		{ cat "$TEST_TMP/hook.err"; fail "$dir hook exited non-zero for $iface"; }
+	sed 's/^/#   hook: /' "$TEST_TMP/hook.err"
+}
+
+test_ifupdown_hooks_attach_detach() {
+	need_clean_dns
+	local progs name
+	# The programs the object holds, as the kernel names them (15 chars).
+	progs=$(readelf -sW build/clean-dns.o | awk '$4 == "FUNC" && $5 == "GLOBAL" { print substr($8, 1, 15) }')
+	[ -n "$progs" ] || fail "no programs found in build/clean-dns.o"
+
+	ns_add a
+	ns_add b
+	veth a va b vb
+	nsx a ip link add vc type veth peer name vd
+	nsx a ip link set vc up
+	nsx a ip link set vd up
+	cat >"$TEST_TMP/clean-dns.defaults" <<-'EOF'
+		# listed: va, and one that does not exist
+		CLEAN_DNS_INTERFACES="va nosuch0"
+		CLEAN_DNS_MODE=generic
+	EOF
+
+	# Opting out in interfaces(5) wins over the list.
+	hook up va IF_CLEAN_DNS_MODE=off
+	check_eq "$(xdp_name va)" "" "XDP on va with clean-dns-mode off"
+
+	hook up va
+	name=$(xdp_name va)
+	echo "$progs" | grep -qx "$name" || fail "va: XDP program '$name' is not one of build/clean-dns.o's: $progs"
+	nsx a ip -o link show dev va | grep -q ' xdpgeneric ' || fail "va: not attached in generic mode"
+	log "ok: if-up attached $name (generic) to va"
+
+	# ifupdown runs the hook again for an inet6 stanza: no error, still attached.
+	hook up va ADDRFAM=inet6
+	grep -q 'failed' "$TEST_TMP/hook.err" && fail "second if-up on va reported a failure"
+	check_eq "$(xdp_name va)" "$name" "XDP on va after a second if-up"
+
+	# Not configured, loopback, the --all pass: left alone, silently.
+	local i
+	for i in vc lo --all; do
+		hook up "$i"
+		[ -s "$TEST_TMP/hook.err" ] && fail "the hook spoke about $i, which it should ignore"
+	done
+	check_eq "$(xdp_name vc)" "" "XDP on unconfigured vc"
+	check_eq "$(xdp_name lo)" "" "XDP on lo"
+
+	# Listed but missing: logged, and ifup goes on (hook() checks exit 0).
+	hook up nosuch0
+	grep -q 'attach failed' "$TEST_TMP/hook.err" || fail "no error logged for a missing interface"
+	log "ok: a failed attach is logged and exits 0"
+
+	# The interfaces(5) option alone: "clean-dns-mode tc" on vc.
+	hook up vc IF_CLEAN_DNS_MODE=tc
+	nsx a tc filter show dev vc ingress | grep -q 'clean_dns' || fail "vc: no tc filter after if-up"
+	log "ok: clean-dns-mode tc in interfaces(5) attached a tc filter to vc"
+	hook down vc IF_CLEAN_DNS_MODE=tc
+	nsx a tc filter show dev vc ingress | grep -q 'clean_dns' && fail "vc: tc filter left after if-down"
+	log "ok: if-down removed it"
+
+	hook down va
+	check_eq "$(xdp_name va)" "" "XDP on va after if-down"
+	# Down again (second stanza): nothing to do, no failure.
+	hook down va ADDRFAM=inet6
+	grep -q 'failed' "$TEST_TMP/hook.err" && fail "second if-down on va reported a failure"
+	true
+}
+
+# --- OpenWrt: the procd init script and hotplug hook under stubs ---
+
+# owrt_stubs: a stand-in OpenWrt root in $OWRT with rc.common, the UCI
+# config API of /lib/functions.sh, network.sh and procd.sh reduced to what
+# the scripts use (same calling conventions, config read by sourcing the
+# file, as uci export output is), and the init script installed as
+# /etc/init.d/clean-dns.  OWRT_INIT runs it; procd calls go to $PROCD_LOG.
+owrt_stubs() {
+	OWRT=$TEST_TMP/owrt
+	OWRT_SH=dash
+	command -v busybox >/dev/null && OWRT_SH="busybox ash"
+	mkdir -p "$OWRT"/lib/functions "$OWRT"/etc/init.d "$OWRT"/etc/config "$OWRT"/etc/rc.d \
+		"$OWRT"/var/run "$OWRT"/bin
+	cat >"$OWRT/lib/functions.sh" <<-'EOF'
+		CONFIG_SECTIONS=
+		CONFIG_SECTION=
+		CONFIG_NUM_SECTIONS=0
+		_stub_lists=
+		config() {
+			CONFIG_NUM_SECTIONS=$((CONFIG_NUM_SECTIONS + 1))
+			CONFIG_SECTION=${2:-cfg$CONFIG_NUM_SECTIONS}
+			CONFIG_SECTIONS="$CONFIG_SECTIONS $CONFIG_SECTION"
+			eval "CONFIG_${CONFIG_SECTION}_TYPE=\$1"
+		}
+		option() { eval "CONFIG_${CONFIG_SECTION}_$1=\$2"; }
+		list() {
+			local v="CONFIG_${CONFIG_SECTION}_$1"
+			_stub_lists="$_stub_lists $v"
+			eval "$v=\"\${$v:+\$$v }\$2\""
+		}
+		config_load() {
+			local v
+			for v in $_stub_lists; do unset "$v"; done
+			_stub_lists=
+			CONFIG_SECTIONS=
+			CONFIG_NUM_SECTIONS=0
+			[ -f "$UCI_CONFIG_DIR/$1" ] && . "$UCI_CONFIG_DIR/$1"
+			return 0
+		}
+		config_get() {
+			case $# in
+			3) eval "$1=\${CONFIG_${2}_${3}:-}" ;;
+			*) eval "$1=\${CONFIG_${2}_${3}:-\$4}" ;;
+			esac
+		}
+		config_get_bool() {
+			local _tmp
+			config_get _tmp "$2" "$3" "$4"
+			case $_tmp in
+			1 | on | true | yes | enabled) _tmp=1 ;;
+			0 | off | false | no | disabled) _tmp=0 ;;
+			*) _tmp=$4 ;;
+			esac
+			eval "$1=\$_tmp"
+		}
+		config_foreach() {
+			local fn=$1 type=$2 section t
+			shift 2
+			for section in $CONFIG_SECTIONS; do
+				config_get t "$section" TYPE
+				[ "$t" = "$type" ] && "$fn" "$section" "$@"
+			done
+			return 0
+		}
+		config_list_foreach() {
+			local section=$1 opt=$2 fn=$3 vals v
+			shift 3
+			config_get vals "$section" "$opt"
+			for v in $vals; do "$fn" "$v" "$@"; done
+			return 0
+		}
+	EOF
+	cat >"$OWRT/lib/functions/network.sh" <<-'EOF'
+		# "logical device" lines in $STUB_NETWORK stand for the interfaces that are up.
+		network_get_device() {
+			eval "$1=\$(awk -v i=\"\$2\" '\$1 == i { print \$2 }' \"\$STUB_NETWORK\")"
+			eval "[ -n \"\$$1\" ]"
+		}
+	EOF
+	cat >"$OWRT/lib/functions/procd.sh" <<-'EOF'
+		procd_open_service() { echo "open_service $*" >>"$PROCD_LOG"; }
+		procd_close_service() { echo "close_service" >>"$PROCD_LOG"; }
+		procd_add_reload_trigger() { echo "reload_trigger $*" >>"$PROCD_LOG"; }
+		procd_open_instance() { echo "open_instance $*" >>"$PROCD_LOG"; }
+		procd_close_instance() { echo "close_instance" >>"$PROCD_LOG"; }
+		procd_set_param() { echo "set_param $*" >>"$PROCD_LOG"; }
+		procd_kill() { echo "kill $*" >>"$PROCD_LOG"; }
+	EOF
+	# The control flow of OpenWrt's rc.common for USE_PROCD scripts.
+	cat >"$OWRT/etc/rc.common" <<-'EOF'
+		. "$IPKG_INSTROOT/lib/functions.sh"
+		initscript=$1
+		action=${2:-help}
+		shift 2
+		name=$(basename "$initscript")
+		start_service() { return 0; }
+		stop_service() { return 0; }
+		service_triggers() { return 0; }
+		enabled() { [ -x "$IPKG_INSTROOT/etc/rc.d/S$START$name" ]; }
+		enable() { ln -sf "../init.d/$name" "$IPKG_INSTROOT/etc/rc.d/S$START$name"; }
+		disable() { rm -f "$IPKG_INSTROOT/etc/rc.d/S"??"$name"; }
+		. "$initscript"
+		[ -n "$USE_PROCD" ] || { echo "rc.common stub: not a procd script" >&2; exit 1; }
+		. "$IPKG_INSTROOT/lib/functions/procd.sh"
+		start() {
+			procd_open_service "$name" "$initscript"
+			start_service "$@"
+			service_triggers
+			procd_close_service
+		}
+		stop() {
+			stop_service "$@"
+			procd_kill "$name"
+		}
+		reload() {
+			if type reload_service >/dev/null 2>&1; then reload_service "$@"; else start; fi
+		}
+		restart() {
+			stop
+			start
+		}
+		boot() { start "$@"; }
+		case " start stop reload restart boot enable disable enabled $EXTRA_COMMANDS " in
+		*" $action "*) "$action" "$@" ;;
+		*) echo "rc.common stub: unknown command $action" >&2; exit 1 ;;
+		esac
+	EOF
+	cp scripts/openwrt/clean-dns.init "$OWRT/etc/init.d/clean-dns"
+	chmod 0755 "$OWRT/etc/init.d/clean-dns"
+	# The kernel would run /etc/rc.common from the shebang; run the stub.
+	OWRT_INIT=$OWRT/bin/init-clean-dns
+	printf '#!/bin/sh\nexec %s "%s/etc/rc.common" "%s/etc/init.d/clean-dns" "$@"\n' \
+		"$OWRT_SH" "$OWRT" "$OWRT" >"$OWRT_INIT"
+	chmod 0755 "$OWRT_INIT"
+	export IPKG_INSTROOT=$OWRT UCI_CONFIG_DIR=$OWRT/etc/config STUB_NETWORK=$OWRT/network
+	export PROCD_LOG=$OWRT/procd.log CLEAN_DNS_STATE=$OWRT/var/run/clean-dns.devices
+	export CLEAN_DNS_INIT=$OWRT_INIT
+	: >"$STUB_NETWORK"
+	: >"$PROCD_LOG"
+}
+
+# hotplug ACTION INTERFACE DEVICE: source the hook in a subshell, as
+# /sbin/hotplug-call does.
+hotplug() {
+	ACTION=$1 INTERFACE=$2 DEVICE=$3 $OWRT_SH -c '. "$1"' _ "$ROOT/scripts/openwrt/clean-dns.hotplug" ||
+		fail "hotplug hook failed for $1 $2"
+}
+
+test_openwrt_procd_stub() {
+	owrt_stubs
+	# A stand-in clean-dns that records its calls; broken0 cannot attach.
+	export FAKE_LOG=$OWRT/calls CLEAN_DNS_CMD=$OWRT/bin/clean-dns
+	cat >"$CLEAN_DNS_CMD" <<-'EOF'
+		#!/bin/sh
+		echo "$*" >>"$FAKE_LOG"
+		[ "$2" = broken0 ] && { echo "clean-dns: no such interface: broken0" >&2; exit 1; }
+		exit 0
+	EOF
+	chmod 0755 "$CLEAN_DNS_CMD"
+	: >"$FAKE_LOG"
+	cp scripts/openwrt/clean-dns.config "$UCI_CONFIG_DIR/clean-dns"
+	cat >>"$UCI_CONFIG_DIR/clean-dns" <<-'EOF'
+		list interface 'lan'
+		list device 'eth1'
+		list device 'broken0'
+
+		config clean-dns 'off'
+			option enabled '0'
+			list device 'eth7'
+			list interface 'guest'
+	EOF
+	sed -i "s/option mode 'generic'/option mode 'tc'/" "$UCI_CONFIG_DIR/clean-dns"
+	echo "lan br-lan" >"$STUB_NETWORK" # lan is up, wan is not
+
+	"$OWRT_INIT" enable || fail "init enable"
+	"$OWRT_INIT" enabled || fail "init not enabled after enable"
+	"$OWRT_INIT" start || fail "init start"
+	check_eq "$(cat "$FAKE_LOG")" "$(printf '%s\n' 'attach eth1 tc' 'attach broken0 tc' 'attach br-lan tc')" \
+		"clean-dns calls at start"
+	grep -qx 'reload_trigger clean-dns' "$PROCD_LOG" || fail "no reload trigger on the clean-dns config"
+	grep -q 'instance' "$PROCD_LOG" && fail "start_service opened a procd instance"
+	check_eq "$(cut -d' ' -f1 "$CLEAN_DNS_STATE" | tr '\n' ' ')" "eth1 br-lan " "devices recorded as attached"
+
+	: >"$FAKE_LOG"
+	hotplug ifup wan pppoe-wan   # configured: attach
+	hotplug ifup lan br-lan      # already attached at start
+	hotplug ifup guest br-guest  # in a disabled section
+	hotplug ifup vpn tun0        # not configured
+	hotplug ifupdate wan pppoe-wan
+	check_eq "$(cat "$FAKE_LOG")" "attach pppoe-wan tc" "clean-dns calls from hotplug ifup"
+	: >"$FAKE_LOG"
+	hotplug ifdown wan pppoe-wan
+	hotplug ifdown vpn tun0
+	check_eq "$(cat "$FAKE_LOG")" "detach pppoe-wan" "clean-dns calls from hotplug ifdown"
+
+	# uci commit -> reload: everything detached, the new config attached.
+	: >"$FAKE_LOG"
+	sed -i "/list device 'broken0'/d; /list device 'eth1'/d" "$UCI_CONFIG_DIR/clean-dns"
+	"$OWRT_INIT" reload || fail "init reload"
+	check_eq "$(cat "$FAKE_LOG")" "$(printf '%s\n' 'detach eth1' 'detach br-lan' 'attach br-lan tc')" \
+		"clean-dns calls at reload"
+
+	: >"$FAKE_LOG"
+	"$OWRT_INIT" stop || fail "init stop"
+	check_eq "$(cat "$FAKE_LOG")" "detach br-lan" "clean-dns calls at stop"
+	[ -e "$CLEAN_DNS_STATE" ] && fail "state file left after stop"
+
+	# Disabled service: the hotplug hook does nothing.
+	"$OWRT_INIT" disable
+	: >"$FAKE_LOG"
+	hotplug ifup wan pppoe-wan
+	check_eq "$(cat "$FAKE_LOG")" "" "clean-dns calls from hotplug with the service disabled"
+}
+
+test_openwrt_procd_real_attach() {
+	need_clean_dns
+	ns_add a
+	ns_add b
+	veth a va b vb
+	owrt_stubs
+	export CLEAN_DNS_CMD=$ROOT/scripts/clean-dns
+	cat >"$UCI_CONFIG_DIR/clean-dns" <<-'EOF'
+		config clean-dns 'main'
+			option mode 'generic'
+			list device 'va'
+			list interface 'wan'
+	EOF
+	"$OWRT_INIT" enable || fail "init enable"
+	nsx a "$OWRT_INIT" start || fail "init start"
+	[ -n "$(xdp_name va)" ] || fail "init start did not attach to va"
+	log "ok: init start attached $(xdp_name va) to va"
+	nsx a ip link add vw type veth peer name vx
+	nsx a ip link set vw up
+	nsx a env ACTION=ifup INTERFACE=wan DEVICE=vw $OWRT_SH -c '. "$1"' _ scripts/openwrt/clean-dns.hotplug ||
+		fail "hotplug hook failed"
+	[ -n "$(xdp_name vw)" ] || fail "hotplug ifup wan did not attach to vw"
+	log "ok: hotplug ifup wan attached $(xdp_name vw) to vw"
+	nsx a "$OWRT_INIT" stop || fail "init stop"
+	check_eq "$(xdp_name va)$(xdp_name vw)" "" "XDP on va and vw after stop"
+}
