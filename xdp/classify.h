@@ -205,7 +205,7 @@ static __always_inline int parse_ipv6(struct hdr_cursor *nh, const __u8 *data_en
 	next = ip6h->nexthdr;
 	nh->pos = (const __u8 *)(ip6h + 1);
 
-	for (i = 0; i < IPV6_EXT_MAX; i++) {
+	for (i = 0; i <= IPV6_EXT_MAX; i++) {
 		const __u8 *ext = nh->pos;
 		__u32 ext_len;
 
@@ -213,12 +213,12 @@ static __always_inline int parse_ipv6(struct hdr_cursor *nh, const __u8 *data_en
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:
 		case IPPROTO_DSTOPTS:
-			if (ext + 2 > data_end)
+			if (i == IPV6_EXT_MAX || ext + 2 > data_end)
 				return -1;
 			ext_len = (ext[1] + 1) * 8;
 			break;
 		case IPPROTO_AH:
-			if (ext + 2 > data_end)
+			if (i == IPV6_EXT_MAX || ext + 2 > data_end)
 				return -1;
 			ext_len = (ext[1] + 2) * 4;
 			break;
