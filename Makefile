@@ -51,7 +51,7 @@ TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 
 all: $(BPF_TARGETS) $(BUILD)/sockfwd
 
-tools: $(TOOLS)
+tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o
 
 $(BUILD) $(BUILD)/bpfeb $(BUILD)/tests:
 	$(Q)mkdir -p $@
@@ -59,7 +59,7 @@ $(BUILD) $(BUILD)/bpfeb $(BUILD)/tests:
 # $(1): target triple, $(2): extra defines
 define bpf_compile
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -target $(1) $(BPF_CFLAGS) $(2) -MMD -MP -c $< -o $@.tmp
+	$(Q)$(CLANG) -target $(1) $(BPF_CFLAGS) $(2) -MMD -MP -MF $@.d -MT $@ -c $< -o $@.tmp
 	$(Q)$(LLVM_OBJCOPY) --strip-debug $@.tmp $@
 	$(Q)rm -f $@.tmp
 endef
@@ -76,6 +76,9 @@ $(BUILD)/bpfeb/clean-dns-tc.o: xdp/clean_dns.bpf.c | $(BUILD)/bpfeb
 	$(call bpf_compile,bpfeb,-DCLEAN_DNS_TC)
 $(BUILD)/bpfeb/sockfwd.o: sk_skb/sockfwd.bpf.c | $(BUILD)/bpfeb
 	$(call bpf_compile,bpfeb,)
+
+$(BUILD)/tests/xdp-pass.o: bench/xdp_pass.bpf.c | $(BUILD)/tests
+	$(call bpf_compile,bpfel,)
 
 $(BUILD)/sockfwd: $(SOCKFWD_SRCS) | $(BUILD)
 	$(call msg,CC,$@)
