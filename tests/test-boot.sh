@@ -298,6 +298,88 @@ test_ifupdown_hooks_attach_detach() {
 	true
 }
 
+# unit_exec UNIT KEY INSTANCE ENVFILE: run the unit's KEY= lines (ExecStart,
+# ExecStop, ...) in namespace a the way systemd would, near enough for our
+# units: %i and %I become INSTANCE; Environment= and then ENVFILE (standing
+# in for EnvironmentFile=) set variables, and a bare $VAR word is split or,
+# when empty, dropped; the command runs under the unit's
+# CapabilityBoundingSet with no_new_privs, unless prefixed "+"; "-" ignores
+# its failure.
+unit_exec() {
+	local unit=$1 key=$2 inst=$3 envfile=$4
+	(
+		local line bset=-all c full ignore argv
+		for c in $(sed -n 's/^CapabilityBoundingSet=//p' "$unit"); do
+			c=${c#CAP_}
+			bset="$bset,+${c,,}"
+		done
+		while IFS= read -r line; do
+			export "${line?}"
+		done < <(sed -n 's/^Environment=//p' "$unit")
+		set -a
+		# shellcheck source=/dev/null
+		. "$envfile"
+		set +a
+		while IFS= read -r line; do
+			line=${line//%I/$inst}
+			line=${line//%i/$inst}
+			full=''
+			ignore=''
+			while :; do
+				case $line in
+				-*) ignore=1 line=${line#-} ;;
+				+*) full=1 line=${line#+} ;;
+				[@!:]*) fail "unit_exec: prefix ${line:0:1} not emulated" ;;
+				*) break ;;
+				esac
+			done
+			eval "argv=($line)"
+			log "$key: ${argv[*]}${full:+ (full privileges)}"
+			if [ -n "$full" ]; then
+				nsx a "${argv[@]}"
+			else
+				nsx a setpriv --no-new-privs --bounding-set="$bset" -- "${argv[@]}"
+			fi || [ -n "$ignore" ] || fail "$key failed: ${argv[*]}"
+		done < <(sed -n "s/^$key=//p" "$unit")
+	) || exit 1
+}
+
+test_systemd_unit_commands_run() {
+	need_clean_dns
+	need setpriv
+	ns_add a
+	ns_add b
+	veth a va b vb
+	# Units whose commands are the source tree's scripts.
+	make -s --no-print-directory install-boot DESTDIR="$TEST_TMP/root" PREFIX=/usr SBINDIR="$ROOT/scripts" \
+		>"$TEST_TMP/make.log" 2>&1 || { cat "$TEST_TMP/make.log"; fail "make install-boot failed"; }
+	local unit env=$TEST_TMP/env mode
+	unit=$TEST_TMP/root/usr/lib/systemd/system/clean-dns@.service
+	grep -q "^ExecStart=$ROOT/scripts/clean-dns attach" "$unit" || fail "unit not generated with SBINDIR"
+
+	# The shipped defaults file (generic), tc, and an empty mode (clean-dns's default).
+	for mode in shipped:generic tc:tc empty:generic; do
+		case ${mode%:*} in
+		shipped) cp scripts/systemd/clean-dns.default "$env" ;;
+		empty) echo 'CLEAN_DNS_MODE=""' >"$env" ;;
+		*) echo "CLEAN_DNS_MODE=${mode%:*}" >"$env" ;;
+		esac
+		unit_exec "$unit" ExecStartPre va "$env"
+		unit_exec "$unit" ExecStart va "$env"
+		if [ "${mode#*:}" = tc ]; then
+			nsx a tc filter show dev va ingress | grep -q clean_dns || fail "no tc filter on va"
+		else
+			nsx a ip -o link show dev va | grep -q ' xdpgeneric ' || fail "no generic XDP on va"
+			[ -n "$(xdp_name va)" ] || fail "no XDP program on va"
+		fi
+		log "ok: ExecStart attached to va in ${mode#*:} mode (CLEAN_DNS_MODE ${mode%:*})"
+		unit_exec "$unit" ExecStop va "$env"
+		check_eq "$(xdp_name va)$(nsx a tc filter show dev va ingress)" "" "XDP and tc on va after ExecStop"
+	done
+	# "-": ExecStop on an interface with nothing attached does not fail the stop.
+	unit_exec "$unit" ExecStop va "$env"
+}
+
 # --- OpenWrt: the procd init script and hotplug hook under stubs ---
 
 # owrt_stubs: a stand-in OpenWrt root in $OWRT with rc.common, the UCI
