@@ -22,7 +22,7 @@ Q :=
 msg =
 else
 Q := @
-msg = @printf '  %-8s %s\n' $(1) $(2);
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
 endif
 
 # clang -target bpf does not search the multiarch directory that holds
@@ -102,7 +102,8 @@ check:
 	$(Q)clang-format --dry-run -Werror $(C_SRCS)
 	$(call msg,CPPCHECK,C sources)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--inline-suppr -Iinclude -D__BPF__ $(filter %.c,$(C_SRCS))
+		--inline-suppr -Iinclude -Ixdp -D__BPF__ '-DSEC(name)=' '-D__uint(name,val)=int name' \
+		'-D__type(name,type)=type name' $(filter %.c,$(C_SRCS))
 	$(call msg,SHELLCHECK,scripts)
 	$(Q)shellcheck -S warning -x $(wildcard $(SH_SRCS))
 

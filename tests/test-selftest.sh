@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The runner's own plumbing: namespaces, veth, background processes, cleanup.
 
 test_lib_namespaces_and_cleanup() {

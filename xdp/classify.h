@@ -33,7 +33,7 @@
 
 enum first_header {
 	FIRST_ETHERNET, /* Ethernet, optionally VLAN/QinQ and PPPoE */
-	FIRST_IP,	/* no link layer: tun, ppp, wireguard, ipip */
+	FIRST_IP, /* no link layer: tun, ppp, wireguard, ipip */
 };
 
 #define VLAN_MAX_DEPTH 2
@@ -69,7 +69,7 @@ struct vlan_tag {
 /* RFC 2516 session header followed by the PPP protocol field. */
 struct pppoe_session {
 	__u8 version_type; /* 0x11 */
-	__u8 code;	   /* 0x00 in session frames */
+	__u8 code; /* 0x00 in session frames */
 	__be16 session_id;
 	__be16 length;
 	__be16 ppp_proto;
@@ -77,7 +77,7 @@ struct pppoe_session {
 
 struct packet_facts {
 	struct resolver_key src; /* source address as an LPM key, /128 */
-	const __u8 *ip_end;	 /* end of the datagram per its IP header */
+	const __u8 *ip_end; /* end of the datagram per its IP header */
 	__u16 ipv4_id;
 	__u16 ipv4_frag_off; /* flags and offset, host order */
 	__u8 is_ipv4;
@@ -303,8 +303,7 @@ static __always_inline int answer_name_written_out(const __u8 *dns, __u32 dns_le
 	return name_last[0] == 0;
 }
 
-static __always_inline int classify_response(const __u8 *dns, __u32 dns_len,
-					     const __u8 *data_end,
+static __always_inline int classify_response(const __u8 *dns, __u32 dns_len, const __u8 *data_end,
 					     const struct packet_facts *pkt, __u32 rules)
 {
 	__u16 flags, qd_count, an_count, ns_count, ar_count;
@@ -393,8 +392,8 @@ static __always_inline int classify_frame(const __u8 *data, const __u8 *data_end
 	if (udp_len < sizeof(*udph) || nh.pos + udp_len > pkt.ip_end)
 		return COUNT_pass_malformed;
 
-	return classify_response((const __u8 *)(udph + 1), udp_len - sizeof(*udph), data_end,
-				 &pkt, rules);
+	return classify_response((const __u8 *)(udph + 1), udp_len - sizeof(*udph), data_end, &pkt,
+				 rules);
 }
 
 #endif

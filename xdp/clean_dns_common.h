@@ -12,18 +12,18 @@
  * up to "inspected".  The X-macro keeps the enum (used as an index by the
  * program) and the struct (whose field names bpftool prints via BTF) in step.
  */
-#define CLEAN_DNS_COUNTERS(X)                                                                      \
-	X(inspected)                                                                               \
-	X(pass_unprotected)                                                                        \
-	X(pass_fragment)                                                                           \
-	X(pass_malformed)                                                                          \
-	X(pass_not_response)                                                                       \
-	X(pass_no_answer)                                                                          \
-	X(pass_multi_answer)                                                                       \
-	X(pass_clean)                                                                              \
-	X(drop_ipid_zero)                                                                          \
-	X(drop_df)                                                                                 \
-	X(drop_aa_single)                                                                          \
+#define CLEAN_DNS_COUNTERS(X) \
+	X(inspected)          \
+	X(pass_unprotected)   \
+	X(pass_fragment)      \
+	X(pass_malformed)     \
+	X(pass_not_response)  \
+	X(pass_no_answer)     \
+	X(pass_multi_answer)  \
+	X(pass_clean)         \
+	X(drop_ipid_zero)     \
+	X(drop_df)            \
+	X(drop_aa_single)     \
 	X(drop_name_uncompressed)
 
 #define CLEAN_DNS_COUNTER_ENUM(name) COUNT_##name,
@@ -45,9 +45,9 @@ struct clean_dns_counters {
  * answers that the resolver's genuine answers never show.
  */
 enum clean_dns_rule {
-	RULE_IPID_ZERO = 1 << 0,	 /* IPv4 ID 0 */
-	RULE_DF = 1 << 1,		 /* IPv4 DF set */
-	RULE_AA_SINGLE = 1 << 2,	 /* AA, RD, one answer, no authority */
+	RULE_IPID_ZERO = 1 << 0, /* IPv4 ID 0 */
+	RULE_DF = 1 << 1, /* IPv4 DF set */
+	RULE_AA_SINGLE = 1 << 2, /* AA, RD, one answer, no authority */
 	RULE_NAME_UNCOMPRESSED = 1 << 3, /* answer owner name written out */
 };
 

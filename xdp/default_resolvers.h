@@ -48,7 +48,8 @@ static __always_inline __u32 default_rules_ipv6(__u32 w0, __u32 w1, __u32 w2, __
 		return RULES_DNS; /* 2606:4700:4700::1111, ::1001 (Cloudflare) */
 	if (w0 == 0x262000fe && w1 == 0 && (w3 == 0xfe || w3 == 0x9))
 		return RULES_DNS; /* 2620:fe::fe, 2620:fe::9 (Quad9) */
-	if (w0 == 0x26200119 && ((w1 == 0x00350000 && w3 == 0x35) || (w1 == 0x00530000 && w3 == 0x53)))
+	if (w0 == 0x26200119 &&
+	    ((w1 == 0x00350000 && w3 == 0x35) || (w1 == 0x00530000 && w3 == 0x53)))
 		return RULES_DNS; /* 2620:119:35::35, 2620:119:53::53 (OpenDNS) */
 	return 0;
 }

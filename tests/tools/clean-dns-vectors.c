@@ -55,13 +55,19 @@ static int passed, failed;
 	.rdata = { 0x2a, 0x00, 0x14, 0x50, 0x40, 0x01, 0x08, 0x1c, 0, 0, 0, 0, 0, 0, 0x20, 0x0e }, \
 	.rdlen = 16
 
-#define ANSWER_A(...) { .type = 1, A_RDATA(142, 250, 72, 14), __VA_ARGS__ }
-#define ANSWER_AAAA(...) { .type = 28, AAAA_GOOGLE, __VA_ARGS__ }
+#define ANSWER_A(...)                                             \
+	{                                                         \
+		.type = 1, A_RDATA(142, 250, 72, 14), __VA_ARGS__ \
+	}
+#define ANSWER_AAAA(...)                             \
+	{                                            \
+		.type = 28, AAAA_GOOGLE, __VA_ARGS__ \
+	}
 
-#define DNS_RESPONSE(fl, ...)                                                                      \
-	{                                                                                          \
-		.id = 0x1234, .flags = fl, .qname = "google.com", .qtype = 1, .an_count = 1,        \
-		.an = { ANSWER_A() }, .dns_len_override = -1, __VA_ARGS__                            \
+#define DNS_RESPONSE(fl, ...)                                                                \
+	{                                                                                    \
+		.id = 0x1234, .flags = fl, .qname = "google.com", .qtype = 1, .an_count = 1, \
+		.an = { ANSWER_A() }, .dns_len_override = -1, __VA_ARGS__                    \
 	}
 
 #define V4(...) .family = 4, .src = "8.8.8.8", .ip_id = 0x4d2e, __VA_ARGS__
@@ -76,6 +82,7 @@ static const uint8_t wild_rsf_org[] = { 0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00
 					0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0xec, 0x00,
 					0x04, 0x1f, 0x0d, 0x5b, 0x21 };
 
+/* clang-format off */
 static const struct vector vectors[] = {
 	/* Fast path: not DNS answers at all. */
 	{ "UDP not from port 53", { V4(.sport = 5353, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
@@ -205,8 +212,10 @@ static const struct vector vectors[] = {
 	  { V4(.dns = DNS_RESPONSE(0x8180, .udp_len_delta = (uint16_t)-4, .an = { ANSWER_A(.name_written_out = true) })) },
 	  false, COUNT_pass_clean },
 };
+/* clang-format on */
 
 /* Rows for the sections without a link layer. */
+/* clang-format off */
 static const struct vector l3_vectors[] = {
 	{ "L3 IPv4: forged ID 0", { .no_link = true, V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_ipid_zero },
 	{ "L3 IPv4: genuine", { .no_link = true, V4(.dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
@@ -217,6 +226,7 @@ static const struct vector l3_vectors[] = {
 	  true, COUNT_drop_name_uncompressed },
 	{ "L3 section given an Ethernet frame", { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
 };
+/* clang-format on */
 
 static int load_object(struct loaded_prog *lp, const char *path, const char *prog_name,
 		       enum bpf_prog_type type)
@@ -232,13 +242,15 @@ static int load_object(struct loaded_prog *lp, const char *path, const char *pro
 		return err;
 	}
 	/* Load only the program under test; keep maps private to this run. */
-	bpf_object__for_each_program(prog, lp->obj) {
+	for (prog = bpf_object__next_program(lp->obj, NULL); prog;
+	     prog = bpf_object__next_program(lp->obj, prog)) {
 		bpf_program__set_type(prog, type);
 		bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), prog_name) == 0);
 		if (strcmp(bpf_program__name(prog), prog_name) == 0)
 			target = prog;
 	}
-	bpf_object__for_each_map(map, lp->obj)
+	for (map = bpf_object__next_map(lp->obj, NULL); map;
+	     map = bpf_object__next_map(lp->obj, map))
 		bpf_map__set_pin_path(map, NULL);
 	if (!target) {
 		fprintf(stderr, "%s: no program %s\n", path, prog_name);
@@ -320,8 +332,12 @@ out:
 /* Runs one frame; returns the program's return value or a negative errno. */
 static int run_frame(const struct loaded_prog *lp, const struct frame *f)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->bytes, .data_size_in = (uint32_t)f->len,
-		    .repeat = 1);
+	struct bpf_test_run_opts opts = {
+		.sz = sizeof(opts),
+		.data_in = f->bytes,
+		.data_size_in = (uint32_t)f->len,
+		.repeat = 1,
+	};
 	uint8_t out[FRAME_MAX + 256];
 
 	opts.data_out = out;
@@ -345,8 +361,8 @@ static void report(bool ok, const struct loaded_prog *lp, const char *name, cons
 	else
 		failed++;
 	if (!ok || verbose)
-		printf("%s %s: %s%s%s\n", ok ? "ok    " : "not ok", lp->label, name, why ? " -- " : "",
-		       why ? why : "");
+		printf("%s %s: %s%s%s\n", ok ? "ok    " : "not ok", lp->label, name,
+		       why ? " -- " : "", why ? why : "");
 }
 
 /* Checks one frame's verdict and that exactly the expected counter (and
@@ -384,7 +400,8 @@ static void check_frame(const struct loaded_prog *lp, const char *name, const st
 		if (counter != COUNT_NONE && (i == counter || i == COUNT_inspected))
 			want = 1;
 		if (after[i] - before[i] != want) {
-			snprintf(why, sizeof(why), "counter %s moved by %llu, want %llu (expected %s)",
+			snprintf(why, sizeof(why),
+				 "counter %s moved by %llu, want %llu (expected %s)",
 				 counter_names[i], (unsigned long long)(after[i] - before[i]),
 				 (unsigned long long)want,
 				 counter == COUNT_NONE ? "none" : counter_names[counter]);
@@ -430,12 +447,14 @@ static void run_truncations(const struct loaded_prog *lp, const struct vector *r
 	for (len = min_len; len < full.len; len++) {
 		cut = full;
 		cut.len = len;
-		snprintf(name, sizeof(name), "%s cut to %zu of %zu bytes", row->name, len, full.len);
+		snprintf(name, sizeof(name), "%s cut to %zu of %zu bytes", row->name, len,
+			 full.len);
 		check_frame(lp, name, &cut, false,
 			    len < udp_header_end ? COUNT_NONE : COUNT_pass_malformed);
 	}
 }
 
+/* clang-format off */
 static const struct vector truncated_rows[] = {
 	{ "forged IPv4 (ID 0, AA, raw name)",
 	  { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8580, .an = { ANSWER_A(.name_written_out = true) })) },
@@ -444,6 +463,7 @@ static const struct vector truncated_rows[] = {
 	{ "forged IPv6 (AA, raw name)",
 	  { V6(.dns = DNS_RESPONSE(0x8580, .an = { ANSWER_A(.name_written_out = true) })) }, false, 0 },
 };
+/* clang-format on */
 
 static void run_eth_suite(const struct loaded_prog *lp)
 {
@@ -456,7 +476,10 @@ static void run_eth_suite(const struct loaded_prog *lp)
 /* The captured forgery, byte for byte, as the DNS payload of a frame. */
 static void run_wild_capture(const struct loaded_prog *lp)
 {
-	struct vector row = { "captured rsf.org forgery, exact bytes", { V4(.dns = DNS_RESPONSE(0x8180)) }, false, 0 };
+	struct vector row = { "captured rsf.org forgery, exact bytes",
+			      { V4(.dns = DNS_RESPONSE(0x8180)) },
+			      false,
+			      0 };
 	struct frame f;
 	size_t dns_at = 14 + 20 + 8;
 
@@ -485,13 +508,15 @@ static int run_all(const char *build_dir)
 	} targets[] = {
 		{ "xdp prog", "clean-dns.o", "clean_dns_eth", BPF_PROG_TYPE_XDP, false, false },
 		{ "xdp l3", "clean-dns.o", "clean_dns_l3", BPF_PROG_TYPE_XDP, false, true },
-		{ "tc classifier", "clean-dns-tc.o", "clean_dns_tc", BPF_PROG_TYPE_SCHED_CLS, true, false },
+		{ "tc classifier", "clean-dns-tc.o", "clean_dns_tc", BPF_PROG_TYPE_SCHED_CLS, true,
+		  false },
 	};
 	char path[512];
 	size_t t;
 
 	for (t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
-		struct loaded_prog lp = { .label = targets[t].label, .is_tc = targets[t].is_tc,
+		struct loaded_prog lp = { .label = targets[t].label,
+					  .is_tc = targets[t].is_tc,
 					  .no_link = targets[t].no_link };
 
 		snprintf(path, sizeof(path), "%s/%s", build_dir, targets[t].file);
@@ -526,8 +551,8 @@ static int probe(const char *build_dir, int argc, char **argv)
 		{ "ipid-zero", DNS_RESPONSE(0x8180), 0, 0 },
 		{ "df", DNS_RESPONSE(0x8180), 0x4d2e, 0x4000 },
 		{ "aa-single", DNS_RESPONSE(0x8580), 0x4d2e, 0 },
-		{ "name-uncompressed", DNS_RESPONSE(0x8180, .an = { ANSWER_A(.name_written_out = true) }),
-		  0x4d2e, 0 },
+		{ "name-uncompressed",
+		  DNS_RESPONSE(0x8180, .an = { ANSWER_A(.name_written_out = true) }), 0x4d2e, 0 },
 	};
 	struct loaded_prog lp = { .label = "probe" };
 	char path[512];
@@ -543,9 +568,11 @@ static int probe(const char *build_dir, int argc, char **argv)
 
 		printf("%s=", argv[i]);
 		for (p = 0; p < sizeof(probes) / sizeof(probes[0]); p++) {
-			struct frame_spec spec = { .family = v6 ? 6 : 4, .src = argv[i],
+			struct frame_spec spec = { .family = v6 ? 6 : 4,
+						   .src = argv[i],
 						   .ip_id = probes[p].ip_id,
-						   .frag_off = probes[p].frag_off, .dns = probes[p].dns };
+						   .frag_off = probes[p].frag_off,
+						   .dns = probes[p].dns };
 			struct frame f;
 
 			if (v6 && probes[p].ip_id != 0x4d2e)
@@ -576,8 +603,10 @@ static int write_frames(const char *dir)
 		{ "forged-aa-single", { V4(.dns = DNS_RESPONSE(0x8580)) }, true, 0 },
 		{ "genuine", { V4(.dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, 0 },
 		{ "genuine-multi",
-		  { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8580, .an_count = 2, .an = { ANSWER_A(), ANSWER_A() })) },
-		  false, 0 },
+		  { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8580, .an_count = 2,
+						       .an = { ANSWER_A(), ANSWER_A() })) },
+		  false,
+		  0 },
 	};
 	char path[512];
 	struct frame f;

@@ -30,10 +30,10 @@ struct dns_spec {
 	int an_count;
 	struct dns_rr an[3];
 	int ns_count; /* authority records: SOA-like filler */
-	bool opt;     /* a bare EDNS OPT record (RDLENGTH 0) */
+	bool opt; /* a bare EDNS OPT record (RDLENGTH 0) */
 	int opt_cookie; /* OPT with a cookie option instead */
 	uint16_t udp_len_delta; /* added to the correct UDP length */
-	int dns_len_override;	/* >= 0: cut the DNS message to this */
+	int dns_len_override; /* >= 0: cut the DNS message to this */
 };
 
 struct frame_spec {
@@ -43,8 +43,8 @@ struct frame_spec {
 	bool pppoe;
 	uint16_t ppp_proto; /* 0: matches the IP version */
 	uint16_t ethertype; /* non-zero: raw ethertype, no IP follows */
-	int family;	    /* 4 or 6 */
-	const char *src;    /* source address text */
+	int family; /* 4 or 6 */
+	const char *src; /* source address text */
 	uint16_t ip_id;
 	uint16_t frag_off; /* IPv4 flags+offset, host order */
 	int ipv4_option_words;
@@ -52,8 +52,8 @@ struct frame_spec {
 	bool ipv6_routing;
 	bool ipv6_fragment;
 	uint8_t l4_proto; /* 0: UDP */
-	uint16_t sport;	  /* 0: 53 */
-	int trailing;	  /* bytes of link-layer padding after the datagram */
+	uint16_t sport; /* 0: 53 */
+	int trailing; /* bytes of link-layer padding after the datagram */
 	struct dns_spec dns;
 };
 
@@ -118,8 +118,8 @@ static size_t build_dns(uint8_t *p, const struct dns_spec *d)
 		n += rr->rdlen;
 	}
 	for (i = 0; i < d->ns_count; i++) {
-		static const uint8_t ns_rr[] = { 0xc0, 0x0c, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00,
-						 0x01, 0x2c, 0x00, 0x02, 0xc0, 0x0c };
+		static const uint8_t ns_rr[] = { 0xc0, 0x0c, 0x00, 0x02, 0x00, 0x01, 0x00,
+						 0x00, 0x01, 0x2c, 0x00, 0x02, 0xc0, 0x0c };
 
 		memcpy(p + n, ns_rr, sizeof(ns_rr));
 		n += sizeof(ns_rr);
@@ -148,13 +148,14 @@ static size_t build_dns(uint8_t *p, const struct dns_spec *d)
 /* Returns false if the source address does not parse. */
 static bool build_frame(struct frame *f, const struct frame_spec *s)
 {
-	uint8_t *p = f->bytes;
+	uint8_t *p;
 	size_t n = 0, ip_start, l4_start, l4_len;
 	uint16_t sport = s->sport ? s->sport : 53;
 	uint8_t l4 = s->l4_proto ? s->l4_proto : 17;
 	int i;
 
 	memset(f, 0, sizeof(*f));
+	p = f->bytes;
 	if (!s->no_link) {
 		static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
 		uint16_t next;
@@ -178,7 +179,9 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 			p[n++] = 0;
 			n += put16(p + n, 0x1234);
 			n += 2; /* length, filled below */
-			n += put16(p + n, s->ppp_proto ? s->ppp_proto : s->family == 4 ? 0x0021 : 0x0057);
+			n += put16(p + n, s->ppp_proto	 ? s->ppp_proto :
+					  s->family == 4 ? 0x0021 :
+							   0x0057);
 		} else {
 			n += put16(p + n, s->family == 4 ? 0x0800 : 0x86dd);
 		}
