@@ -47,11 +47,11 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all tools test check demo install uninstall clean deps
+.PHONY: all tools test check demo bench install uninstall clean deps
 
 all: $(BPF_TARGETS) $(BUILD)/sockfwd
 
-tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o
+tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o $(BUILD)/tests/frame-blast
 
 $(BUILD) $(BUILD)/bpfeb $(BUILD)/tests:
 	$(Q)mkdir -p $@
@@ -76,6 +76,10 @@ $(BUILD)/bpfeb/clean-dns-tc.o: xdp/clean_dns.bpf.c | $(BUILD)/bpfeb
 	$(call bpf_compile,bpfeb,-DCLEAN_DNS_TC)
 $(BUILD)/bpfeb/sockfwd.o: sk_skb/sockfwd.bpf.c | $(BUILD)/bpfeb
 	$(call bpf_compile,bpfeb,)
+
+$(BUILD)/tests/frame-blast: bench/frame-blast.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LDFLAGS)
 
 $(BUILD)/tests/xdp-pass.o: bench/xdp_pass.bpf.c | $(BUILD)/tests
 	$(call bpf_compile,bpfel,)
@@ -111,6 +115,12 @@ test:
 	$(Q)./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory all tools check
 	$(Q)./tests/run
+
+# Benchmarks write Markdown tables to bench/results.md (QUICK=1: short run).
+bench:
+	$(Q)./scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all tools
+	$(Q)./bench/run
 
 demo:
 	$(Q)./scripts/install-deps

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Builds test frames layer by layer: link layer (Ethernet, VLAN tags,
  * PPPoE, or none), IPv4 or IPv6 with options and extension headers, UDP or
- * TCP, and a DNS message.  Lengths are filled in; checksums are left 0
- * because nothing on the XDP path verifies them.
+ * TCP, and a DNS message.  Lengths and the IPv4 header checksum are filled
+ * in; UDP/TCP checksums are left 0 (for UDP over IPv4: none).
  */
 #ifndef PACKET_BUILDER_H
 #define PACKET_BUILDER_H
@@ -145,6 +145,22 @@ static size_t build_dns(uint8_t *p, const struct dns_spec *d)
 	return n;
 }
 
+/* The stack drops IPv4 datagrams with a bad header checksum before
+ * netfilter sees them, which matters when frames are sent for real.
+ */
+static uint16_t ipv4_header_checksum(const uint8_t *hdr, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		if (i != 10)
+			sum += (uint32_t)(hdr[i] << 8 | hdr[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
 /* Returns false if the source address does not parse. */
 static bool build_frame(struct frame *f, const struct frame_spec *s)
 {
@@ -255,9 +271,11 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 	if (l4 == 17)
 		put16(p + l4_start + 4, (uint16_t)(l4_len + s->dns.udp_len_delta));
 
-	if (s->family == 4)
+	if (s->family == 4) {
 		put16(p + ip_start + 2, (uint16_t)(n - ip_start));
-	else
+		put16(p + ip_start + 10,
+		      ipv4_header_checksum(p + ip_start, (p[ip_start] & 0xf) * 4u));
+	} else
 		put16(p + ip_start + 4, (uint16_t)(n - ip_start - 40));
 	if (s->pppoe)
 		put16(p + ip_start - 4, (uint16_t)(n - ip_start + 2));

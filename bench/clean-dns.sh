@@ -1,0 +1,149 @@
+#!/bin/bash
+# clean-dns benchmarks, every figure next to its baseline from the same run:
+#  1. ns per packet through BPF_PROG_TEST_RUN (bpftool prog run ... repeat N)
+#     for several frames, clean-dns next to an empty XDP program;
+#  2. forged answers dropped per second on a veth receiver, clean-dns in
+#     generic and native XDP mode next to an iptables u32 rule and an nft
+#     netdev-ingress rule matching the same packets (sender in another
+#     namespace, bounded runs).
+# Medians of ROUNDS runs, with min and max.  Writes Markdown to stdout.
+#   bench/clean-dns.sh            (QUICK=1 for a short run)
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build
+TOOLS=$BUILD/tests
+
+# A private bpffs: the benchmark's pins never meet a real installation's.
+if [ -z "${CLEAN_DNS_BENCH_PRIVATE:-}" ]; then
+	export CLEAN_DNS_BENCH_PRIVATE=1
+	exec unshare -m --propagation private sh -c \
+		'mount -t bpf bpf /sys/fs/bpf && exec "$0" "$@"' "$0" "$@"
+fi
+
+if [ "${QUICK:-0}" = 1 ]; then
+	REPEAT=${REPEAT:-200000} ROUNDS=${ROUNDS:-3} BLAST_SECONDS=${BLAST_SECONDS:-1}
+else
+	REPEAT=${REPEAT:-1000000} ROUNDS=${ROUNDS:-5} BLAST_SECONDS=${BLAST_SECONDS:-3}
+fi
+
+tmp=$(mktemp -d)
+ns_tx=cdns-bench-tx-$$
+ns_rx=cdns-bench-rx-$$
+cleanup() {
+	ip netns del "$ns_tx" 2>/dev/null || true
+	ip netns del "$ns_rx" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+"$TOOLS/clean-dns-vectors" --write-frames "$tmp" >/dev/null
+
+# median MIN MAX of numbers on stdin, one per line
+stats() {
+	sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "- - -"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.10g %.10g %.10g\n", m, v[1], v[NR]
+	}'
+}
+
+# --- 1. per-packet cost -------------------------------------------------
+bpftool prog load "$TOOLS/xdp-pass.o" /sys/fs/bpf/bench-pass type xdp
+bpftool prog load "$BUILD/clean-dns.o" /sys/fs/bpf/bench-cdns type xdp
+
+prog_run_ns() {
+	bpftool prog run pinned "$1" data_in "$2" repeat "$REPEAT" 2>&1 |
+		sed -n 's/.*duration (average): \([0-9]*\)ns.*/\1/p'
+}
+
+frames="non-dns-udp genuine genuine-ipv6 genuine-vlan forged-ipid-zero forged-aa-single genuine-multi"
+for round in $(seq "$ROUNDS"); do
+	for frame in $frames; do
+		# interleaved, so drift hits both programs alike
+		echo "$frame pass $(prog_run_ns /sys/fs/bpf/bench-pass "$tmp/$frame.bin")" >>"$tmp/cost"
+		echo "$frame cdns $(prog_run_ns /sys/fs/bpf/bench-cdns "$tmp/$frame.bin")" >>"$tmp/cost"
+	done
+	: "$round"
+done
+
+echo "### clean-dns: cost per packet (BPF_PROG_TEST_RUN, repeat $REPEAT, median of $ROUNDS)"
+echo
+echo "| frame | empty XDP ns (min-max) | clean-dns ns (min-max) | clean-dns / empty |"
+echo "|---|---|---|---|"
+for frame in $frames; do
+	read -r pm pmin pmax <<<"$(awk -v f="$frame" '$1 == f && $2 == "pass" { print $3 }' "$tmp/cost" | stats)"
+	read -r cm cmin cmax <<<"$(awk -v f="$frame" '$1 == f && $2 == "cdns" { print $3 }' "$tmp/cost" | stats)"
+	ratio=$(awk -v a="$cm" -v b="$pm" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
+	echo "| $frame | $pm ($pmin-$pmax) | $cm ($cmin-$cmax) | $ratio |"
+done
+echo
+
+# --- 2. drop rate on a veth ---------------------------------------------
+ip netns add "$ns_tx"
+ip netns add "$ns_rx"
+ip link add tx0 netns "$ns_tx" type veth peer name rx0 netns "$ns_rx"
+# The frames are addressed to 02:00:00:00:00:01 / 192.0.2.2.
+ip -n "$ns_rx" link set rx0 address 02:00:00:00:00:01
+ip -n "$ns_rx" addr add 192.0.2.2/24 dev rx0
+ip -n "$ns_tx" link set tx0 up
+ip -n "$ns_rx" link set rx0 up
+ip -n "$ns_rx" link set lo up
+rx() { nsenter --net="/run/netns/$ns_rx" "$@"; }
+
+counter_of() {
+	rx "$ROOT/scripts/clean-dns" status | awk -v c="$1" '$1 == c { print $2 }'
+}
+
+# blast SECONDS: prints "sent_per_second"
+blast() {
+	nsenter --net="/run/netns/$ns_tx" "$TOOLS/frame-blast" tx0 "$tmp/forged-ipid-zero.bin" "$BLAST_SECONDS" |
+		awk '{ printf "%.0f\n", $2 / $5 }'
+}
+
+# measure NAME READ_DROPS: runs ROUNDS blasts, records drops/s and sent/s
+measure() {
+	local name=$1 read_drops=$2 before after sent
+	for _ in $(seq "$ROUNDS"); do
+		before=$($read_drops)
+		sent=$(blast)
+		after=$($read_drops)
+		echo "$name $(((after - before) / BLAST_SECONDS)) $sent" >>"$tmp/drops"
+	done
+}
+
+cdns_drops() { counter_of drop_ipid_zero; }
+ipt_drops() { rx iptables -t raw -L PREROUTING -v -x -n | awk '/u32/ { print $1 }'; }
+nft_drops() { rx nft list table netdev cdnsbench | awk '/counter packets/ { for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1) }'; }
+
+rx "$ROOT/scripts/clean-dns" attach rx0 generic >/dev/null
+measure "clean-dns, XDP generic" cdns_drops
+rx "$ROOT/scripts/clean-dns" detach rx0 >/dev/null
+rx "$ROOT/scripts/clean-dns" attach rx0 native >/dev/null
+measure "clean-dns, XDP native" cdns_drops
+rx "$ROOT/scripts/clean-dns" detach rx0 >/dev/null
+
+# Same match as the ipid-zero rule: UDP from port 53 with IPv4 ID 0.
+rx iptables -t raw -A PREROUTING -p udp --sport 53 -m u32 --u32 "4>>16=0" -j DROP
+measure "iptables -m u32 (raw PREROUTING)" ipt_drops
+rx iptables -t raw -F PREROUTING
+
+rx nft add table netdev cdnsbench
+rx nft add chain netdev cdnsbench ingress "{ type filter hook ingress device rx0 priority 0; }"
+rx nft add rule netdev cdnsbench ingress ip id 0 udp sport 53 counter drop
+measure "nft (netdev ingress)" nft_drops
+rx nft delete table netdev cdnsbench
+
+echo "### clean-dns: forged answers dropped per second on a veth (${BLAST_SECONDS} s runs, median of $ROUNDS)"
+echo
+echo "| filter | dropped/s median (min-max) | sender frames/s | vs iptables u32 |"
+echo "|---|---|---|---|"
+ipt_median=$(awk '$0 ~ /^iptables/ { print $(NF - 1) }' "$tmp/drops" | stats | cut -d' ' -f1)
+for name in "clean-dns, XDP generic" "clean-dns, XDP native" "iptables -m u32 (raw PREROUTING)" "nft (netdev ingress)"; do
+	read -r dm dmin dmax <<<"$(awk -v n="$name" 'substr($0, 1, length(n)) == n { print $(NF - 1) }' "$tmp/drops" | stats)"
+	sm=$(awk -v n="$name" 'substr($0, 1, length(n)) == n { print $NF }' "$tmp/drops" | stats | cut -d' ' -f1)
+	ratio=$(awk -v a="$dm" -v b="$ipt_median" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
+	echo "| $name | $dm ($dmin-$dmax) | $sm | $ratio |"
+done
+echo
+echo "Kernel $(uname -r), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)."
