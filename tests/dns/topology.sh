@@ -12,10 +12,13 @@
 # query while the forgery leaves at once.
 #
 # dns_tun_client replaces the client's veth by a tun device (an L3 link
-# without link-layer header) carried by dns-tunwire to w1/w0 in the censor:
-#   client (tun0) ==dns-tunwire== (w1) censor (w0)
-#   192.0.2.66/26                     192.0.2.65
-#   2001:db8:3::2/64                  2001:db8:3::1
+# without link-layer header) carried by dns-tunwire to the censor's w0:
+#   client (tun0) ==dns-tunwire== (w1) wire namespace -- (w0) censor
+#   192.0.2.66/26                                        192.0.2.65
+#   2001:db8:3::2/64                                     2001:db8:3::1
+# w1 sits in a namespace of its own, with no addresses and no forwarding:
+# in the censor, the kernel would route each frame dns-tunwire reads on w1
+# back out of w0, and round again until the TTL ran out.
 
 DNS_DIR=$ROOT/tests/dns
 CLEAN_DNS=$ROOT/scripts/clean-dns
@@ -56,6 +59,16 @@ dns_render() {
 	printf '%s\n' "$text" >"$out"
 }
 
+# dns_bg NS CMD...: bg, but with BG_PID the PID of CMD itself (nsenter
+# execs it), so a SIGTERM reaches the daemon.  "bg NS CMD" backgrounds the
+# nsx shell function, so its $! is a subshell's, and killing that leaves
+# CMD running after the test.
+dns_bg() {
+	local ns=$1
+	shift
+	bg - nsenter --net="$(ns_path "$ns")" -- "$@"
+}
+
 # addr6 NS DEV ADDR/LEN: an IPv6 address usable at once (no DAD wait).
 addr6() { nsx "$1" ip -6 addr add "$3" dev "$2" nodad; }
 
@@ -79,30 +92,32 @@ dns_topology() {
 	addr6 resolver s0 "$RESOLVER6/64"
 	nsx resolver ip route add default via "$CENSOR_RESOLVER_SIDE4"
 	nsx resolver ip -6 route add default via "$CENSOR_RESOLVER_SIDE6"
-	# Like 8.8.8.8, send answers without DF.  With DF, Linux gives
-	# unconnected UDP sockets' packets IPv4 ID 0 (ip_select_ident_segs),
-	# and the ipid-zero and df rules could not protect this resolver.
-	nsx resolver sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+	# No ip_no_pmtu_disc here: unbound sets IP_PMTUDISC_OMIT on its UDP
+	# sockets, so its answers leave without DF and, DF clear, with a
+	# non-zero IPv4 ID, like 8.8.8.8's (test-clean-dns-servers.sh checks
+	# this).  Any of the four rules is safe for it.
 	wait_for 5 nsx client ping -c1 -W1 "$RESOLVER4" || fail "no route client -> resolver"
 	wait_for 5 nsx client ping -6 -c1 -W1 "$RESOLVER6" || fail "no IPv6 route client -> resolver"
 }
 
-# dns_tun_client [INJECT_STYLE]: move the client's default routes onto tun0,
-# carried by dns-tunwire to the censor's w0.  With a style, dns-tunwire
-# itself forges (censor on the L3 link); its log is $TEST_TMP/tunwire.log.
+# dns_tun_client [INJECT_STYLES]: move the client's default routes onto
+# tun0, carried by dns-tunwire to the censor's w0.  With styles, dns-tunwire
+# itself forges (a censor on the L3 link); its log is $TEST_TMP/tunwire.log.
 dns_tun_client() {
 	local inject=()
 	[ -n "${1:-}" ] && inject=(--inject "$1" --resolver "$RESOLVER4" --resolver "$RESOLVER6")
+	ns_add wire
+	nsx wire sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	ip link add w0 netns "$TEST_ID-censor" address "$TUN_CENSOR_MAC" type veth \
-		peer name w1 netns "$TEST_ID-censor" address "$TUN_WIRE_MAC" ||
+		peer name w1 netns "$TEST_ID-wire" address "$TUN_WIRE_MAC" ||
 		fail "cannot create veth w0/w1"
 	nsx censor ip link set w0 up
-	nsx censor ip link set w1 up
+	nsx wire ip link set w1 up
 	nsx censor ip addr add "$TUN_CENSOR4/26" dev w0
 	addr6 censor w0 "$TUN_CENSOR6/64"
 	nsx censor ip neigh replace "$TUN_CLIENT4" lladdr "$TUN_WIRE_MAC" dev w0 nud permanent
 	nsx censor ip -6 neigh replace "$TUN_CLIENT6" lladdr "$TUN_WIRE_MAC" dev w0 nud permanent
-	bg client "$TOOLS/dns-tunwire" --tun tun0 --peer-netns "$(ns_path censor)" \
+	dns_bg client "$TOOLS/dns-tunwire" --tun tun0 --peer-netns "$(ns_path wire)" \
 		--peer-iface w1 --peer-mac "$TUN_CENSOR_MAC" "${inject[@]}" \
 		>"$TEST_TMP/tunwire.log" 2>&1
 	TUNWIRE_PID=$BG_PID
@@ -124,7 +139,7 @@ dns_start_knot() {
 	local ns=$1 dir=$TEST_TMP/$2
 	mkdir -p "$dir"
 	dns_render "$DNS_DIR/knot.conf.in" "$dir/knot.conf" DIR="$dir" LISTEN="$3" ZONES="$4"
-	bg "$ns" knotd -c "$dir/knot.conf" >"$dir/knotd.log" 2>&1
+	dns_bg "$ns" knotd -c "$dir/knot.conf" >"$dir/knotd.log" 2>&1
 }
 
 # dns_start_unbound NS NAME INTERFACES STUBS [MODULES [LOCAL_ZONES [EXTRA]]]
@@ -138,7 +153,7 @@ dns_start_unbound() {
 	dns_render "$DNS_DIR/unbound.conf.in" "$dir/unbound.conf" DIR="$dir" \
 		INTERFACES="$lines" MODULES="$modules" LOCAL_ZONES="$local_zones" \
 		SERVER_EXTRA="$extra" STUBS="$stubs"
-	bg "$ns" unbound -d -c "$dir/unbound.conf" >"$dir/unbound.log" 2>&1
+	dns_bg "$ns" unbound -d -c "$dir/unbound.conf" >"$dir/unbound.log" 2>&1
 }
 
 # dns_answers NS SERVER NAME TYPE: dig +short from namespace NS.
@@ -157,7 +172,7 @@ dns_censored_resolver() {
 	cp "$DNS_DIR/cdns.test.zone" "$TEST_TMP/cdns.test.zone"
 	dns_start_knot resolver knot "127.0.0.1@5301" \
 		"  - domain: $DNS_ZONE"$'\n'"    file: \"$TEST_TMP/cdns.test.zone\""
-	bg resolver "$TOOLS/dns-delay" --listen 127.0.0.1 --port 5300 --upstream 127.0.0.1 \
+	dns_bg resolver "$TOOLS/dns-delay" --listen 127.0.0.1 --port 5300 --upstream 127.0.0.1 \
 		--upstream-port 5301 --delay "$DNS_DELAY_MS" >"$TEST_TMP/delay.log" 2>&1
 	dns_start_unbound resolver unbound "$RESOLVER4 $RESOLVER6" \
 		"stub-zone:
@@ -180,7 +195,7 @@ dns_unique_name() {
 # namespace (or NS), forging for both resolver addresses.  Log in
 # $TEST_TMP/inject.log, PID in INJECT_PID.
 dns_start_injector() {
-	bg "${3:-censor}" "$TOOLS/dns-inject" -i "$1" -s "$2" \
+	dns_bg "${3:-censor}" "$TOOLS/dns-inject" -i "$1" -s "$2" \
 		-r "$RESOLVER4" -r "$RESOLVER6" >"$TEST_TMP/inject.log" 2>&1
 	INJECT_PID=$BG_PID
 	wait_for 5 grep -q '^listening ' "$TEST_TMP/inject.log" ||

@@ -13,8 +13,8 @@
  *   gfw2025  two answers per query, one with DF and one without, random IDs,
  *            0x8180 to RD=1 queries and 0x8400 to RD=0 ones, pointer, AR=0,
  *            random TTL, address taken in turn from a pool
- * ipid0 and df are IPv4 header fields: over IPv6 those two styles produce an
- * answer with no fingerprint at all.
+ * ipid0 and df are IPv4 header fields: those two styles leave IPv6 queries
+ * alone rather than send a forgery with no fingerprint at all.
  */
 #ifndef DNS_FORGE_H
 #define DNS_FORGE_H
@@ -267,6 +267,8 @@ static inline int forgeries_plan(enum forge_style style, const struct dns_query 
 {
 	int count = 1, i;
 
+	if ((style == STYLE_IPID0 || style == STYLE_DF) && query->client.family != AF_INET)
+		return 0;
 	for (i = 0; i < FORGERIES_PER_QUERY_MAX; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
 		out[i].style = style;

@@ -8,7 +8,9 @@
  * read from the tun leave on the veth with an Ethernet header towards
  * --peer-mac, and frames addressed to the veth enter the tun without theirs.
  * The peer end gives the tun's addresses a static neighbour entry pointing
- * at the veth, so no ARP or neighbour discovery crosses the wire.
+ * at the veth, so no ARP or neighbour discovery crosses the wire.  The veth
+ * belongs in a namespace that does not route, or the kernel there forwards
+ * each frame we read as well.
  *
  * With --inject it is also the censor at the far end of the L3 link: each
  * query to a --resolver is answered with forged packets written straight
@@ -49,12 +51,13 @@ struct wire {
 	int ifindex;
 	uint8_t own_mac[ETH_ALEN];
 	uint8_t peer_mac[ETH_ALEN];
-	bool inject;
-	enum forge_style style;
+	enum forge_style styles[STYLE_COUNT];
+	int style_count;
 	struct ip_address resolvers[RESOLVERS_MAX];
 	int resolver_count;
 	struct forge_config config;
 	unsigned long forgeries_sent;
+	unsigned long forgeries_by_style[STYLE_COUNT];
 	unsigned long to_peer;
 	unsigned long to_tun;
 };
@@ -117,7 +120,8 @@ static int open_peer_socket(const char *ifname, struct wire *wire)
 	bind_address.sll_protocol = htons(ETH_P_ALL);
 	bind_address.sll_ifindex = wire->ifindex;
 	if (bind(fd, (struct sockaddr *)&bind_address, sizeof(bind_address)) < 0 ||
-	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0) {
+	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0) {
 		err = -errno;
 		fprintf(stderr, "dns-tunwire: bind to %s: %s\n", ifname, strerror(errno));
 		goto fail;
@@ -145,21 +149,24 @@ static void inject_forgeries(struct wire *wire, const uint8_t *packet, size_t le
 	uint8_t forged[FORGED_PACKET_MAX];
 	struct dns_query query;
 	size_t forged_len;
-	int i, count;
+	int s, i, count;
 
 	if (dns_query_parse(packet, len, &query) || !is_watched_resolver(wire, &query.resolver))
 		return;
-	count = forgeries_plan(wire->style, &query, &wire->config, planned);
-	for (i = 0; i < count; i++) {
-		forged_len = forgery_build(&query, &planned[i], forged, sizeof(forged));
-		if (!forged_len)
-			continue;
-		if (write(wire->tun_fd, forged, forged_len) != (ssize_t)forged_len) {
-			fprintf(stderr, "dns-tunwire: write to tun: %s\n", strerror(errno));
-			continue;
+	for (s = 0; s < wire->style_count; s++) {
+		count = forgeries_plan(wire->styles[s], &query, &wire->config, planned);
+		for (i = 0; i < count; i++) {
+			forged_len = forgery_build(&query, &planned[i], forged, sizeof(forged));
+			if (!forged_len)
+				continue;
+			if (write(wire->tun_fd, forged, forged_len) != (ssize_t)forged_len) {
+				fprintf(stderr, "dns-tunwire: write to tun: %s\n", strerror(errno));
+				continue;
+			}
+			wire->forgeries_sent++;
+			wire->forgeries_by_style[planned[i].style]++;
+			forgery_print(stdout, wire->forgeries_sent, &query, &planned[i]);
 		}
-		wire->forgeries_sent++;
-		forgery_print(stdout, wire->forgeries_sent, &query, &planned[i]);
 	}
 }
 
@@ -187,7 +194,7 @@ static void tun_to_peer(struct wire *wire)
 	default:
 		return;
 	}
-	if (wire->inject)
+	if (wire->style_count)
 		inject_forgeries(wire, frame + ETH_HLEN, (size_t)len);
 	memcpy(frame, wire->peer_mac, ETH_ALEN);
 	memcpy(frame + ETH_ALEN, wire->own_mac, ETH_ALEN);
@@ -199,21 +206,84 @@ static void tun_to_peer(struct wire *wire)
 		wire->to_peer++;
 }
 
+/* Complete the UDP or TCP checksum of an IP packet.  Packets that crossed
+ * veths from a local socket still carry CHECKSUM_PARTIAL (the field holds
+ * only the pseudo-header sum, the "hardware" was to finish it), and AF_PACKET
+ * hands them over that way; the client's stack behind the tun would count
+ * them as UdpInCsumErrors.
+ */
+static void complete_l4_checksum(uint8_t *packet, size_t len)
+{
+	size_t header_len, l4_len, checksum_at;
+	uint8_t protocol;
+	uint32_t sum;
+	uint16_t checksum;
+
+	if (packet[0] >> 4 == 4 && len >= IPV4_HEADER_LEN) {
+		header_len = (packet[0] & 0x0f) * 4;
+		protocol = packet[9];
+		sum = checksum_add(0, packet + 12, 8);
+	} else if (packet[0] >> 4 == 6 && len >= IPV6_HEADER_LEN) {
+		header_len = IPV6_HEADER_LEN;
+		protocol = packet[6];
+		sum = checksum_add(0, packet + 8, 32);
+	} else {
+		return;
+	}
+	if (protocol == IPPROTO_UDP)
+		checksum_at = 6;
+	else if (protocol == IPPROTO_TCP)
+		checksum_at = 16;
+	else
+		return;
+	if (header_len + checksum_at + 2 > len)
+		return;
+	l4_len = len - header_len;
+	put_be16(packet + header_len + checksum_at, 0);
+	sum += protocol + (uint32_t)l4_len;
+	checksum = checksum_fold(checksum_add(sum, packet + header_len, l4_len));
+	if (protocol == IPPROTO_UDP && !checksum)
+		checksum = 0xffff;
+	put_be16(packet + header_len + checksum_at, checksum);
+}
+
 static void peer_to_tun(struct wire *wire)
 {
 	static uint8_t frame[ETH_HLEN + PACKET_MAX];
+	union {
+		struct cmsghdr header;
+		uint8_t space[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} control;
+	struct iovec iov = { .iov_base = frame, .iov_len = sizeof(frame) };
 	struct sockaddr_ll from;
-	socklen_t from_len = sizeof(from);
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = &control,
+		.msg_controllen = sizeof(control),
+	};
+	const struct tpacket_auxdata *aux;
+	struct cmsghdr *cmsg;
+	bool checksum_not_ready = false;
 	uint16_t ethertype;
 	ssize_t len;
 
-	len = recvfrom(wire->packet_fd, frame, sizeof(frame), MSG_DONTWAIT,
-		       (struct sockaddr *)&from, &from_len);
+	len = recvmsg(wire->packet_fd, &msg, MSG_DONTWAIT);
 	if (len < ETH_HLEN || from.sll_pkttype != PACKET_HOST)
 		return;
 	ethertype = get_be16(frame + 2 * ETH_ALEN);
 	if (ethertype != ETH_P_IP && ethertype != ETH_P_IPV6)
 		return;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		if (cmsg->cmsg_level != SOL_PACKET || cmsg->cmsg_type != PACKET_AUXDATA)
+			continue;
+		aux = (const struct tpacket_auxdata *)CMSG_DATA(cmsg);
+		checksum_not_ready = aux->tp_status & TP_STATUS_CSUMNOTREADY;
+	}
+	if (checksum_not_ready)
+		complete_l4_checksum(frame + ETH_HLEN, (size_t)len - ETH_HLEN);
 	if (write(wire->tun_fd, frame + ETH_HLEN, (size_t)len - ETH_HLEN) > 0)
 		wire->to_tun++;
 }
@@ -255,11 +325,27 @@ static int parse_mac(const char *text, uint8_t *mac)
 	return 0;
 }
 
+static int parse_styles(char *list, struct wire *wire)
+{
+	char *saveptr = NULL, *name;
+	int style;
+
+	wire->style_count = 0;
+	for (name = strtok_r(list, ",", &saveptr); name; name = strtok_r(NULL, ",", &saveptr)) {
+		style = forge_style_parse(name);
+		if (style < 0 || wire->style_count == STYLE_COUNT)
+			return -1;
+		wire->styles[wire->style_count++] = style;
+	}
+	return wire->style_count ? 0 : -1;
+}
+
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: dns-tunwire --tun NAME --peer-netns PATH --peer-iface IFACE\n"
-		     "                   --peer-mac MAC [--inject STYLE --resolver ADDR...]\n"
-		     "                   [--answer4 ADDR] [--answer6 ADDR]\n");
+	fprintf(out,
+		"usage: dns-tunwire --tun NAME --peer-netns PATH --peer-iface IFACE\n"
+		"                   --peer-mac MAC [--inject STYLE[,STYLE...] --resolver ADDR...]\n"
+		"                   [--answer4 ADDR] [--answer6 ADDR]\n");
 }
 
 int main(int argc, char **argv)
@@ -303,11 +389,8 @@ int main(int argc, char **argv)
 			have_peer_mac = true;
 			break;
 		case 's':
-			style = forge_style_parse(optarg);
-			if (style < 0)
+			if (parse_styles(optarg, &wire))
 				goto bad_usage;
-			wire.style = style;
-			wire.inject = true;
 			break;
 		case 'r':
 			if (wire.resolver_count == RESOLVERS_MAX ||
@@ -329,7 +412,8 @@ int main(int argc, char **argv)
 			goto bad_usage;
 		}
 	}
-	if (!tun_name || !peer_iface || !have_peer_mac || (wire.inject && !wire.resolver_count))
+	if (!tun_name || !peer_iface || !have_peer_mac ||
+	    (wire.style_count && !wire.resolver_count))
 		goto bad_usage;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -347,15 +431,16 @@ int main(int argc, char **argv)
 		close(wire.tun_fd);
 		return 1;
 	}
-	printf("wire tun=%s peer=%s inject=%s\n", tun_name, peer_iface,
-	       wire.inject ? forge_style_names[wire.style] : "no");
+	printf("wire tun=%s peer=%s forging=%d styles\n", tun_name, peer_iface, wire.style_count);
 
 	err = run(&wire);
 	close(wire.packet_fd);
 	close(wire.tun_fd);
 	printf("carried to_peer %lu to_tun %lu\n", wire.to_peer, wire.to_tun);
-	if (wire.inject)
-		printf("total style=%s %lu\n", forge_style_names[wire.style], wire.forgeries_sent);
+	for (style = 0; style < STYLE_COUNT; style++)
+		if (wire.forgeries_by_style[style])
+			printf("total style=%s %lu\n", forge_style_names[style],
+			       wire.forgeries_by_style[style]);
 	printf("total %lu\n", wire.forgeries_sent);
 	return err ? 1 : 0;
 

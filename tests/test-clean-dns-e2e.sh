@@ -1,0 +1,188 @@
+# shellcheck shell=bash
+# timeout: 90
+# clean-dns end to end: client -- censor -- resolver in namespaces
+# (tests/dns/topology.sh).  unbound answers a wildcard zone from knot behind
+# dns-delay (100 ms); dns-inject on the censor races forged answers to
+# every query.  Without clean-dns, dig and getent in the client must get the
+# forged address (so the race is real and a pass is not vacuous); with it,
+# the genuine one, and clean-dns must have dropped exactly the forgeries:
+# drop_<rule> equals the forgeries of the style with that fingerprint.
+
+. "$ROOT/tests/dns/topology.sh"
+
+# The drop counter each injector style must move, one fingerprint each.
+declare -A DROP_COUNTER_OF_STYLE=(
+	[ipid0]=drop_ipid_zero
+	[df]=drop_df
+	[aa]=drop_aa_single
+	[rawname]=drop_name_uncompressed
+)
+DROP_COUNTERS="drop_ipid_zero drop_df drop_aa_single drop_name_uncompressed"
+# All four rules protect the test resolver: its genuine answers are unbound's
+# (non-zero IPv4 ID, no DF, no AA, answer name compressed), which carry none
+# of the four fingerprints.
+ALL_RULES="ipid-zero df aa-single name-uncompressed"
+
+need_clean_dns() {
+	[ -x "$CLEAN_DNS" ] || fail "scripts/clean-dns missing"
+	[ -f "$BUILD/clean-dns.o" ] && [ -f "$BUILD/clean-dns-tc.o" ] ||
+		fail "build/clean-dns.o or clean-dns-tc.o missing: run make"
+	[ -x "$TOOLS/dns-inject" ] || fail "test tools missing: run make tools"
+	need unbound knotd dig getent unshare
+}
+
+# counter NAME: a clean-dns counter summed over CPUs (0 before any attach).
+counter() {
+	"$CLEAN_DNS" status | awk -v name="$1" '$1 == name { value = $2 } END { print value + 0 }'
+}
+
+# e2e_queries TRANSPORT WANT4 WANT6: dig A, dig AAAA and getent ahosts via
+# the resolver's IPv4 or IPv6 address (TRANSPORT 4 or 6), every name new.
+e2e_queries() {
+	local transport=$1 want4=$2 want6=$3 server=$RESOLVER4 got
+	[ "$transport" = 6 ] && server=$RESOLVER6
+	got=$(dns_answers client "$server" "$(dns_unique_name)" A)
+	check_eq "$got" "$want4" "dig A via IPv$transport"
+	got=$(dns_answers client "$server" "$(dns_unique_name)" AAAA)
+	check_eq "$got" "$want6" "dig AAAA via IPv$transport"
+	dns_client_resolv_conf "$server"
+	got=$(dns_getent_addresses "$(dns_unique_name)" | tr '\n' ' ')
+	check_eq "$got" "$(printf '%s\n' "$want4" "$want6" | sort -u | tr '\n' ' ')" \
+		"getent ahosts via IPv$transport"
+}
+
+# e2e_round IFACE MODE STYLES TRANSPORT...: one full round against an
+# injector already forging STYLES (comma-separated):
+#   1. without clean-dns: the forgeries win;
+#   2. clean-dns attached to IFACE in MODE: the genuine answers win;
+#   3. each drop_ counter equals the forgeries of its style sent in step 2,
+#      pass_clean the genuine answers (one per query), and inspected the two
+#      together.
+e2e_round() {
+	local iface=$1 mode=$2 styles=$3 transport style name want mark sent queries drops=0
+	shift 3
+
+	"$CLEAN_DNS" reset >/dev/null
+	# shellcheck disable=SC2086 # one word per rule
+	"$CLEAN_DNS" resolver add "$RESOLVER4" $ALL_RULES >/dev/null || fail "resolver add"
+	# shellcheck disable=SC2086
+	"$CLEAN_DNS" resolver add "$RESOLVER6" $ALL_RULES >/dev/null || fail "resolver add"
+
+	log "styles $styles, without clean-dns: the forgery must win"
+	for transport in "$@"; do
+		e2e_queries "$transport" "$FORGED4" "$FORGED6"
+	done
+	# The genuine answers of this phase are still on their way (they lose
+	# by DNS_DELAY_MS); let them land before clean-dns starts counting.
+	sleep 0.4
+
+	nsx client "$CLEAN_DNS" attach "$iface" "$mode" || fail "clean-dns attach $iface $mode"
+	mark=$(wc -l <"$TEST_TMP/inject.log")
+	log "styles $styles, with clean-dns ($mode on $iface): the genuine answer must win"
+	for transport in "$@"; do
+		e2e_queries "$transport" "$GENUINE4" "$GENUINE6"
+	done
+
+	tail -n "+$((mark + 1))" "$TEST_TMP/inject.log" | grep '^forgery ' >"$TEST_TMP/forged-now"
+	sent=$(wc -l <"$TEST_TMP/forged-now")
+	queries=$(sed 's/.* id=\([^ ]*\) qname=\([^ ]*\) qtype=\([0-9]*\).*/\1 \2 \3/' \
+		"$TEST_TMP/forged-now" | sort -u | wc -l)
+	[ "$sent" -gt 0 ] || fail "the injector sent no forgeries"
+	log "$sent forgeries for $queries queries"
+	nsx client "$CLEAN_DNS" status
+	for style in ${styles//,/ }; do
+		name=${DROP_COUNTER_OF_STYLE[$style]}
+		want=$(grep -c " style=$style " "$TEST_TMP/forged-now")
+		check_eq "$(counter "$name")" "$want" "$name (forgeries of style $style)"
+		drops=$((drops + want))
+	done
+	for name in $DROP_COUNTERS; do
+		case ",$styles," in *",$(style_of_counter "$name"),"*) continue ;; esac
+		check_eq "$(counter "$name")" 0 "$name (no forgery has its fingerprint)"
+	done
+	check_eq "$drops" "$sent" "forgeries dropped"
+	check_eq "$(counter pass_clean)" "$queries" "pass_clean (one genuine answer per query)"
+	check_eq "$(counter inspected)" "$((sent + queries))" "inspected"
+	nsx client "$CLEAN_DNS" detach "$iface" >/dev/null || fail "clean-dns detach $iface"
+}
+
+style_of_counter() {
+	local style
+	for style in "${!DROP_COUNTER_OF_STYLE[@]}"; do
+		[ "${DROP_COUNTER_OF_STYLE[$style]}" = "$1" ] && echo "$style"
+	done
+}
+
+# stop_injector: SIGTERM it and check its own total against its lines.
+stop_injector() {
+	kill -TERM "$INJECT_PID"
+	wait "$INJECT_PID" 2>/dev/null
+	check_eq "$(sed -n 's/^total \([0-9]*\)$/\1/p' "$TEST_TMP/inject.log")" "$(dns_forgeries)" \
+		"injector total at SIGTERM"
+}
+
+e2e_setup() {
+	need_clean_dns
+	dns_topology
+	dns_censored_resolver
+}
+
+# Each style on its own, IPv4, xdpgeneric on the client's veth.
+test_e2e_styles_ipv4_generic() {
+	local style
+	e2e_setup
+	for style in ipid0 df aa rawname; do
+		dns_start_injector r0 "$style"
+		e2e_round c0 generic "$style" 4
+		stop_injector
+	done
+}
+
+# IPv6 has no IPv4 ID or DF: only the DNS-level styles apply.
+test_e2e_styles_ipv6_generic() {
+	local style
+	e2e_setup
+	for style in aa rawname; do
+		dns_start_injector r0 "$style"
+		e2e_round c0 generic "$style" 6
+		stop_injector
+	done
+}
+
+# Native XDP (veth's own XDP support) on the client's veth: four forgeries
+# per IPv4 query, one of each style, and two per IPv6 query (aa, rawname:
+# dns-inject forges ipid0 and df over IPv4 only), all to be dropped.
+test_e2e_native_all_styles() {
+	e2e_setup
+	dns_start_injector r0 ipid0,df,aa,rawname
+	e2e_round c0 native ipid0,df,aa,rawname 4 6
+	stop_injector
+}
+
+test_e2e_tc_all_styles() {
+	e2e_setup
+	dns_start_injector r0 ipid0,df,aa,rawname
+	e2e_round c0 tc ipid0,df,aa,rawname 4 6
+	stop_injector
+}
+
+# The client on a tun device (no link-layer header: section "l3"), the
+# censor forging on its side of the wire with dns-inject.
+test_e2e_tun_generic() {
+	e2e_setup
+	dns_tun_client
+	dns_start_injector w0 ipid0,df,aa,rawname
+	e2e_round tun0 generic ipid0,df,aa,rawname 4 6
+	stop_injector
+}
+
+# The same tun client under tc (section "classifier_l3"), this time with
+# the forgeries written into the tun by dns-tunwire itself (a censor at the
+# far end of the L3 link).
+test_e2e_tun_tc() {
+	e2e_setup
+	dns_tun_client ipid0,df,aa,rawname
+	INJECT_PID=$TUNWIRE_PID
+	ln -s tunwire.log "$TEST_TMP/inject.log"
+	e2e_round tun0 tc ipid0,df,aa,rawname 4 6
+}
