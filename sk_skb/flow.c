@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A connection's life: accept, non-blocking connect, SOCKS5 handshake,
+ * relay (relay.c), close with one log line.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "flow.h"
+
+static struct flow *flows, *graveyard;
+static int nflows;
+static uint64_t next_tick_ms = UINT64_MAX;
+
+static const char *const mode_name[] = { "auto", "sockmap", "splice", "copy" };
+
+void tick_at(uint64_t when_ms)
+{
+	if (when_ms < next_tick_ms)
+		next_tick_ms = when_ms;
+}
+
+uint64_t flow_next_tick(void)
+{
+	return next_tick_ms;
+}
+
+int flow_count(void)
+{
+	return nflows;
+}
+
+static void set_keepalive(int fd)
+{
+	int one = 1, idle = 60, intvl = 10, cnt = 6;
+
+	/* Dead peers behind NAT or a crashed proxy must not hold flows forever. */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+static int sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+static void set_events(struct flow *f, int side, uint32_t events, bool finished)
+{
+	struct endpoint *ep = &f->ep[side];
+	struct epoll_event ev = { .events = events, .data.ptr = ep };
+
+	if (f->fd[side] < 0)
+		return;
+	if (finished) {
+		/* Both ways done: only EPOLLHUP could come, over and over. */
+		if (ep->registered)
+			epoll_ctl(epfd, EPOLL_CTL_DEL, f->fd[side], NULL);
+		ep->registered = false;
+		return;
+	}
+	if (!ep->registered) {
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, f->fd[side], &ev) == 0) {
+			ep->registered = true;
+			ep->events = events;
+		}
+		return;
+	}
+	if (ep->events != events && epoll_ctl(epfd, EPOLL_CTL_MOD, f->fd[side], &ev) == 0)
+		ep->events = events;
+}
+
+void flow_update_events(struct flow *f)
+{
+	int side;
+
+	for (side = 0; side < 2; side++) {
+		uint32_t events = 0;
+		bool finished = false;
+
+		switch (f->phase) {
+		case PH_CONNECT:
+			events = side == 1 ? EPOLLOUT : 0;
+			break;
+		case PH_GREETING:
+		case PH_AUTH:
+		case PH_REQUEST:
+			if (side == 1)
+				events = f->out_off < f->out_len ? EPOLLOUT : EPOLLIN;
+			break;
+		case PH_RELAY:
+			events = relay_wanted(f, side);
+			finished = relay_fd_finished(f, side);
+			break;
+		}
+		set_events(f, side, events, finished);
+	}
+}
+
+static void log_close(struct flow *f, const char *reason)
+{
+	struct fwd_listener *l = f->listener;
+	uint64_t up = 0, down = 0, dur = now_ms() - f->start_ms;
+	char via[FWD_MAX_HOST + 16] = "";
+
+	if (f->phase == PH_RELAY)
+		relay_final_bytes(f, &up, &down);
+	counters.bytes_up += up;
+	counters.bytes_down += down;
+	if (l->proxy.present)
+		snprintf(via, sizeof(via), " via=%s:%u", l->proxy.server.host,
+			 l->proxy.server.port);
+	logmsg("conn client=%s listen=%s target=%s:%u%s mode=%s%s%s%s up=%llu down=%llu "
+	       "dur=%llu.%03llus close=%s",
+	       f->client_text, l->listen_text, l->target.host, l->target.port, via,
+	       f->phase == PH_RELAY ? mode_name[f->mode] : "none",
+	       f->fallback_text[0] ? " fallback=\"" : "", f->fallback_text,
+	       f->fallback_text[0] ? "\"" : "", (unsigned long long)up, (unsigned long long)down,
+	       (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000), reason);
+}
+
+/* reset_side: the socket to close with RST (SO_LINGER 0), or RESET_NONE. */
+void flow_close(struct flow *f, const char *reason, int reset_side)
+{
+	struct linger abort_close = { .l_onoff = 1, .l_linger = 0 };
+	int side;
+
+	log_close(f, reason);
+	for (side = 0; side < 2; side++) {
+		if (f->fd[side] < 0)
+			continue;
+		if (side == reset_side || reset_side == RESET_BOTH)
+			setsockopt(f->fd[side], SOL_SOCKET, SO_LINGER, &abort_close,
+				   sizeof(abort_close));
+		/* close() drops the socket's SOCKHASH entries too. */
+		close(f->fd[side]);
+		f->fd[side] = -1;
+	}
+	if (f->phase == PH_RELAY)
+		relay_release(f);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		flows = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	if (f->phase == PH_RELAY)
+		counters.by_mode[f->mode]++;
+	counters.closed++;
+	counters.active--;
+	if (reset_side != RESET_NONE)
+		counters.resets++;
+	if (nflows-- == cfg.max_conns)
+		listeners_pause(false);
+	/* Freed after the epoll batch: a later event may still point here. */
+	f->dead = true;
+	f->next = graveyard;
+	graveyard = f;
+}
+
+void flow_reap(void)
+{
+	struct flow *f;
+
+	while (graveyard) {
+		f = graveyard;
+		graveyard = f->next;
+		free(f);
+	}
+}
+
+static void flow_fail(struct flow *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void flow_fail(struct flow *f, const char *fmt, ...)
+{
+	char reason[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	counters.failed++;
+	flow_close(f, reason, RESET_NONE);
+}
+
+/* A socket failed: the other side learns it the same way, with a reset. */
+static void flow_abort(struct flow *f, int side, int err)
+{
+	char reason[96];
+
+	snprintf(reason, sizeof(reason), "%s %s", side == 0 ? "client" : "upstream",
+		 err == -ECONNRESET || err == ECONNRESET ? "reset" : strerror(err < 0 ? -err : err));
+	flow_close(f, reason, 1 - side);
+}
+
+static void send_out(struct flow *f)
+{
+	ssize_t n;
+
+	while (f->out_off < f->out_len) {
+		n = send(f->fd[1], f->out + f->out_off, f->out_len - f->out_off,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n <= 0)
+			return;
+		f->out_off += (size_t)n;
+		f->written[1] += (uint64_t)n;
+	}
+}
+
+static void queue_out(struct flow *f, enum flow_phase phase, size_t len, size_t reply_want)
+{
+	f->phase = phase;
+	f->out_len = len;
+	f->out_off = 0;
+	f->reply_have = 0;
+	f->reply_want = reply_want;
+	send_out(f);
+}
+
+static void start_relay(struct flow *f)
+{
+	int err;
+
+	relay_start(f);
+	err = relay_pump(f);
+	if (err)
+		flow_abort(f, f->fail_side, err);
+	else if (relay_done(f))
+		flow_close(f, "eof", RESET_NONE);
+}
+
+/* A whole reply is in f->reply: act on it.  Returns false if f is gone. */
+static bool handle_reply(struct flow *f)
+{
+	const struct fwd_proxy *proxy = &f->listener->proxy;
+	int total;
+
+	switch (f->phase) {
+	case PH_GREETING:
+		if (f->reply[0] != 5) {
+			flow_fail(f, "socks5: not a SOCKS5 server (version %u)", f->reply[0]);
+			return false;
+		}
+		if (f->reply[1] == 2 && proxy->has_auth) {
+			queue_out(f, PH_AUTH, socks5_auth_request(proxy, f->out), 2);
+		} else if (f->reply[1] == 0) {
+			queue_out(f, PH_REQUEST, socks5_connect_request(&f->listener->target, f->out),
+				  5);
+		} else {
+			flow_fail(f, "socks5: no acceptable authentication method (0x%02x)",
+				  f->reply[1]);
+			return false;
+		}
+		return true;
+	case PH_AUTH:
+		/* RFC 1929 says version 1; some servers answer 5. */
+		if ((f->reply[0] != 1 && f->reply[0] != 5) || f->reply[1] != 0) {
+			flow_fail(f, "socks5: authentication failed (status %u)", f->reply[1]);
+			return false;
+		}
+		queue_out(f, PH_REQUEST, socks5_connect_request(&f->listener->target, f->out), 5);
+		return true;
+	case PH_REQUEST:
+		if (f->reply[0] != 5 || f->reply[1] != 0) {
+			flow_fail(f, "socks5: reply %u (%s)", f->reply[1],
+				  socks5_reply_text(f->reply[1]));
+			return false;
+		}
+		total = socks5_reply_length(f->reply);
+		if (total < 0) {
+			flow_fail(f, "socks5: bad address type %u in reply", f->reply[3]);
+			return false;
+		}
+		if ((size_t)total > f->reply_want) {
+			/* Read exactly the reply: what follows is the target's. */
+			f->reply_want = (size_t)total;
+			return true;
+		}
+		start_relay(f);
+		return false;
+	default:
+		return true;
+	}
+}
+
+static void handshake_event(struct flow *f, uint32_t events)
+{
+	ssize_t n;
+
+	if (events & EPOLLOUT)
+		send_out(f);
+	while (f->out_off == f->out_len && f->reply_have < f->reply_want) {
+		n = recv(f->fd[1], f->reply + f->reply_have, f->reply_want - f->reply_have,
+			 MSG_DONTWAIT);
+		if (n == 0) {
+			flow_fail(f, "socks5: proxy closed the connection");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			flow_fail(f, "socks5: %s", strerror(errno));
+			return;
+		}
+		f->reply_have += (size_t)n;
+		if (f->reply_have == f->reply_want && !handle_reply(f))
+			return;
+	}
+	flow_update_events(f);
+}
+
+static void connected(struct flow *f)
+{
+	const struct fwd_proxy *proxy = &f->listener->proxy;
+
+	if (proxy->present)
+		queue_out(f, PH_GREETING, socks5_greeting(proxy, f->out), 2);
+	else {
+		start_relay(f);
+		return;
+	}
+	flow_update_events(f);
+}
+
+void flow_accept(struct fwd_listener *l)
+{
+	const struct fwd_hostport *to = l->proxy.present ? &l->proxy.server : &l->target;
+	struct flow *f;
+	int cfd, ufd;
+
+	while (nflows < cfg.max_conns) {
+		cfd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+				logmsg("accept on %s: %s", l->listen_text, strerror(errno));
+			return;
+		}
+		counters.accepted++;
+		f = calloc(1, sizeof(*f));
+		if (!f) {
+			close(cfd);
+			continue;
+		}
+		f->ep[0].kind = KIND_FLOW_CLIENT;
+		f->ep[1].kind = KIND_FLOW_UPSTREAM;
+		f->ep[0].flow = f->ep[1].flow = f;
+		f->fd[0] = cfd;
+		f->fd[1] = -1;
+		f->listener = l;
+		f->start_ms = now_ms();
+		f->deadline_ms = f->start_ms + (uint64_t)cfg.connect_timeout_ms;
+		f->phase = PH_CONNECT;
+		format_fd_peer(cfd, f->client_text, sizeof(f->client_text));
+		f->next = flows;
+		if (flows)
+			flows->prev = f;
+		flows = f;
+		counters.active++;
+		if (++nflows == cfg.max_conns)
+			listeners_pause(true);
+		tick_at(f->deadline_ms);
+		set_keepalive(cfd);
+
+		ufd = socket(to->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (ufd < 0) {
+			flow_fail(f, "socket: %s", strerror(errno));
+			continue;
+		}
+		f->fd[1] = ufd;
+		set_keepalive(ufd);
+		if (connect(ufd, (const struct sockaddr *)&to->addr.ss, to->addr.len) == 0) {
+			connected(f);
+			continue;
+		}
+		if (errno != EINPROGRESS) {
+			flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(errno));
+			continue;
+		}
+		flow_update_events(f);
+	}
+}
+
+void flow_event(void *ptr, uint32_t events)
+{
+	struct endpoint *ep = ptr;
+	struct flow *f = ep->flow;
+	int side = ep == &f->ep[0] ? 0 : 1;
+	int err;
+
+	/* Closed by an earlier event of the same epoll_wait batch. */
+	if (f->dead)
+		return;
+
+	if (f->phase == PH_CONNECT && side == 1) {
+		err = sock_error(f->fd[1]);
+		if (err) {
+			const struct fwd_hostport *to =
+				f->listener->proxy.present ? &f->listener->proxy.server
+							   : &f->listener->target;
+
+			flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(err));
+		} else if (events & (EPOLLOUT | EPOLLHUP)) {
+			connected(f);
+		}
+		return;
+	}
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		err = sock_error(f->fd[side]);
+		if (err) {
+			if (f->phase != PH_RELAY && side == 1)
+				flow_fail(f, "upstream: %s", strerror(err));
+			else
+				flow_abort(f, side, err);
+			return;
+		}
+	}
+	if (f->phase != PH_RELAY) {
+		if (side == 1)
+			handshake_event(f, events);
+		return;
+	}
+	if (events & (EPOLLRDHUP | EPOLLHUP))
+		f->d[side].rdhup = true;
+	err = relay_pump(f);
+	if (err) {
+		flow_abort(f, f->fail_side, err);
+		return;
+	}
+	if (relay_done(f))
+		flow_close(f, "eof", RESET_NONE);
+}
+
+void flow_tick(uint64_t now)
+{
+	struct flow *f, *next;
+	uint64_t when;
+
+	next_tick_ms = now + 1000;
+	for (f = flows; f; f = next) {
+		next = f->next;
+		if (f->phase != PH_RELAY) {
+			if (now >= f->deadline_ms) {
+				flow_fail(f, "timeout: %s after %d ms",
+					  f->phase == PH_CONNECT ? "connect" : "socks5 handshake",
+					  cfg.connect_timeout_ms);
+				continue;
+			}
+			tick_at(f->deadline_ms);
+			continue;
+		}
+		when = relay_next_check(f);
+		if (when <= now) {
+			int err = relay_check(f, now);
+
+			if (err) {
+				flow_abort(f, f->fail_side, err);
+				continue;
+			}
+			if (relay_done(f)) {
+				flow_close(f, "eof", RESET_NONE);
+				continue;
+			}
+			when = relay_next_check(f);
+		}
+		tick_at(when);
+	}
+}
+
+void flow_abort_all(const char *reason)
+{
+	while (flows)
+		flow_close(flows, reason, RESET_BOTH);
+}

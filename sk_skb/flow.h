@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One forwarded connection: the client socket, the upstream socket (proxy
+ * or target) and the two directions between them.
+ */
+#ifndef FLOW_H
+#define FLOW_H
+
+#include "fwd.h"
+
+enum flow_phase { PH_CONNECT, PH_GREETING, PH_AUTH, PH_REQUEST, PH_RELAY };
+
+/* Where a sockmap direction stands (see sockfwd.h for the kernel side). */
+enum kstate {
+	KS_NONE, /* not in sockmap mode */
+	KS_KERNEL, /* the verdict redirects; the helper only watches */
+	KS_PASS, /* paused: the helper reads and writes */
+	KS_RESUMING, /* asked the program to redirect again */
+};
+
+struct dir {
+	int src, dst;
+	int src_side, dst_side; /* 0 client, 1 upstream */
+	uint64_t src_cookie;
+	/* Bytes the helper holds: copy mode and sockmap while paused. */
+	char *buf;
+	size_t len, off;
+	/* splice mode */
+	int pipe_r, pipe_w;
+	size_t in_pipe;
+	bool eof; /* src has sent FIN and we have everything before it */
+	bool shut; /* FIN passed on to dst */
+	bool rdhup; /* epoll said src's peer closed; read to confirm */
+	uint64_t bytes; /* moved by the helper */
+	/* sockmap */
+	enum kstate ks;
+	bool drained; /* while paused: no redirected byte is left queued */
+	uint32_t gen;
+	uint64_t consumed; /* bytes the helper read from src in sockmap mode */
+	uint64_t last_redirected;
+	uint64_t next_check, interval;
+};
+
+struct endpoint {
+	enum fwd_kind kind; /* first: epoll data points here */
+	struct flow *flow;
+	uint32_t events; /* registered with epoll */
+	bool registered;
+};
+
+struct flow {
+	struct endpoint ep[2]; /* 0 client, 1 upstream */
+	int fd[2];
+	uint64_t written[2]; /* every byte the helper wrote to fd[i] */
+	struct fwd_listener *listener;
+	enum flow_phase phase;
+	enum fwd_mode mode;
+	uint8_t out[600];
+	size_t out_len, out_off;
+	uint8_t reply[300];
+	size_t reply_have, reply_want;
+	uint64_t start_ms, deadline_ms;
+	struct dir d[2]; /* 0 client->upstream, 1 upstream->client */
+	char client_text[64];
+	char fallback_text[80];
+	int fail_side; /* which socket an error of relay_pump came from */
+	uint64_t cookie[2]; /* 0 when not in the maps */
+	bool dead;
+	struct flow *prev, *next;
+};
+
+/* relay.c */
+void relay_start(struct flow *f);
+int relay_pump(struct flow *f);
+int relay_check(struct flow *f, uint64_t now);
+uint32_t relay_wanted(const struct flow *f, int side);
+bool relay_fd_finished(const struct flow *f, int side);
+uint64_t relay_next_check(const struct flow *f);
+void relay_final_bytes(struct flow *f, uint64_t *up, uint64_t *down);
+void relay_release(struct flow *f);
+bool relay_done(const struct flow *f);
+
+/* flow.c: ask for a tick no later than this time */
+void tick_at(uint64_t when_ms);
+
+/* flow.c */
+void flow_update_events(struct flow *f);
+void flow_close(struct flow *f, const char *reason, int reset_side);
+
+#define RESET_NONE -1
+#define RESET_BOTH 2
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* sockfwd helper: types shared by its source files. */
+#ifndef FWD_H
+#define FWD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define FWD_MAX_HOST 256
+#define FWD_MAX_CRED 256
+
+enum fwd_mode { MODE_AUTO, MODE_SOCKMAP, MODE_SPLICE, MODE_COPY };
+
+/* A resolved socket address. */
+struct fwd_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* HOST:PORT as the user wrote it, plus its resolution when we need one. */
+struct fwd_hostport {
+	char host[FWD_MAX_HOST];
+	uint16_t port;
+	struct fwd_addr addr; /* resolved once at start-up */
+};
+
+struct fwd_proxy {
+	bool present;
+	struct fwd_hostport server;
+	bool has_auth;
+	char user[FWD_MAX_CRED];
+	char pass[FWD_MAX_CRED];
+};
+
+/* What epoll's data pointer refers to: a listener or one side of a flow. */
+enum fwd_kind { KIND_LISTENER, KIND_SIGNAL, KIND_FLOW_CLIENT, KIND_FLOW_UPSTREAM };
+
+struct fwd_listener {
+	enum fwd_kind kind; /* first: epoll data points here */
+	int fd;
+	char listen_text[FWD_MAX_HOST + 8];
+	struct fwd_hostport target;
+	struct fwd_proxy proxy;
+	struct fwd_listener *next;
+};
+
+struct fwd_config {
+	struct fwd_listener *listeners;
+	enum fwd_mode mode;
+	const char *maps_dir;
+	const char *user;
+	int max_conns;
+	int connect_timeout_ms;
+	int drain_timeout_ms;
+	uint64_t queue_limit;
+	bool verbose;
+};
+
+struct fwd_counters {
+	uint64_t accepted, active, refused_limit, failed, closed, resets;
+	uint64_t bytes_up, bytes_down;
+	uint64_t by_mode[4];
+	uint64_t pauses, resumes, fallbacks;
+};
+
+extern struct fwd_config cfg;
+extern struct fwd_counters counters;
+extern int epfd;
+
+/* addr.c */
+int parse_hostport(const char *text, struct fwd_hostport *hp, bool allow_empty_host);
+int parse_proxy_url(const char *text, struct fwd_proxy *proxy);
+int resolve_hostport(struct fwd_hostport *hp, bool passive);
+void format_sockaddr(const struct sockaddr *sa, char *out, size_t size);
+void format_fd_peer(int fd, char *out, size_t size);
+
+/* socks5.c: the CONNECT exchange of RFC 1928 / RFC 1929 as byte strings. */
+size_t socks5_greeting(const struct fwd_proxy *proxy, uint8_t *out);
+size_t socks5_auth_request(const struct fwd_proxy *proxy, uint8_t *out);
+size_t socks5_connect_request(const struct fwd_hostport *target, uint8_t *out);
+const char *socks5_reply_text(int code);
+/* How many reply bytes to read in all, knowing its first five bytes. */
+int socks5_reply_length(const uint8_t *head);
+
+/* kmaps.c: the pinned maps of sockfwd-load. */
+int kmaps_open(const char *dir);
+bool kmaps_available(void);
+int kmaps_cookie(int fd, uint64_t *cookie);
+int kmaps_prepare(uint64_t cookie);
+int kmaps_insert(uint64_t key_cookie, int peer_fd);
+int kmaps_set_ctl(uint64_t cookie, uint32_t mode, uint32_t gen, uint64_t consumed);
+int kmaps_state(uint64_t cookie, uint64_t *redirected, uint64_t *passed, uint32_t *resumed_gen);
+void kmaps_forget(uint64_t cookie);
+int kmaps_peers_count(void);
+
+/* flow.c */
+void flow_accept(struct fwd_listener *l);
+void flow_event(void *ptr, uint32_t events);
+void flow_tick(uint64_t now_ms);
+uint64_t flow_next_tick(void);
+void flow_abort_all(const char *reason);
+void flow_reap(void);
+int flow_count(void);
+
+void listeners_pause(bool paused);
+uint64_t now_ms(void);
+void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

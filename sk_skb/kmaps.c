@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The maps sockfwd-load pinned: the SOCKHASH of peers and the per-socket
+ * control and state hashes the verdict program reads and writes.
+ */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "fwd.h"
+#include "sockfwd.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+static int peers_fd = -1, ctl_fd = -1, state_fd = -1;
+
+static int open_pinned(const char *dir, const char *name)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fd = -errno;
+		fprintf(stderr, "sockfwd: cannot open %s: %s\n", path, strerror(-fd));
+	}
+	return fd;
+}
+
+int kmaps_open(const char *dir)
+{
+	peers_fd = open_pinned(dir, SOCKFWD_PEERS_MAP);
+	ctl_fd = open_pinned(dir, SOCKFWD_CTL_MAP);
+	state_fd = open_pinned(dir, SOCKFWD_STATE_MAP);
+	if (peers_fd < 0 || ctl_fd < 0 || state_fd < 0)
+		return peers_fd < 0 ? peers_fd : ctl_fd < 0 ? ctl_fd : state_fd;
+	return 0;
+}
+
+bool kmaps_available(void)
+{
+	return peers_fd >= 0 && ctl_fd >= 0 && state_fd >= 0;
+}
+
+int kmaps_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Zeroed counters and "resume once nothing is left to read" (gen 1,
+ * consumed 0): until the socket's own entry is in the SOCKHASH, its bytes
+ * are passed and counted; after, they are redirected.
+ */
+int kmaps_prepare(uint64_t cookie)
+{
+	struct sockfwd_state state = { 0 };
+
+	if (bpf_map_update_elem(state_fd, &cookie, &state, BPF_ANY) < 0)
+		return -errno;
+	return kmaps_set_ctl(cookie, SOCKFWD_RESUME, 1, 0);
+}
+
+/* Bytes arriving on the socket whose cookie is key_cookie go to peer_fd.
+ * The kernel takes only ESTABLISHED sockets (EOPNOTSUPP otherwise).
+ */
+int kmaps_insert(uint64_t key_cookie, int peer_fd)
+{
+	uint64_t value = (uint64_t)peer_fd;
+
+	if (bpf_map_update_elem(peers_fd, &key_cookie, &value, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+int kmaps_set_ctl(uint64_t cookie, uint32_t mode, uint32_t gen, uint64_t consumed)
+{
+	struct sockfwd_ctl ctl = { .mode = mode, .gen = gen, .consumed = consumed };
+
+	if (bpf_map_update_elem(ctl_fd, &cookie, &ctl, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+int kmaps_state(uint64_t cookie, uint64_t *redirected, uint64_t *passed, uint32_t *resumed_gen)
+{
+	struct sockfwd_state state;
+
+	if (bpf_map_lookup_elem(state_fd, &cookie, &state) < 0)
+		return -errno;
+	*redirected = state.redirected;
+	*passed = state.passed;
+	*resumed_gen = state.resumed_gen;
+	return 0;
+}
+
+/* Closing a socket removes its SOCKHASH entries; the hashes are ours. */
+void kmaps_forget(uint64_t cookie)
+{
+	bpf_map_delete_elem(peers_fd, &cookie);
+	bpf_map_delete_elem(ctl_fd, &cookie);
+	bpf_map_delete_elem(state_fd, &cookie);
+}
+
+int kmaps_peers_count(void)
+{
+	uint64_t key, next;
+	int n = 0, err;
+
+	err = bpf_map_get_next_key(peers_fd, NULL, &next);
+	while (!err) {
+		n++;
+		key = next;
+		err = bpf_map_get_next_key(peers_fd, &key, &next);
+	}
+	return n;
+}

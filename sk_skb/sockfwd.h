@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the sockfwd verdict program and the helper share: map names, the
+ * control block the helper writes and the counters the program writes.
+ */
+#ifndef SOCKFWD_H
+#define SOCKFWD_H
+
+#include <linux/types.h>
+
+/* Pinned names under the pin directory (default /sys/fs/bpf/sockfwd). */
+#define SOCKFWD_PEERS_MAP "sockfwd_peers"
+#define SOCKFWD_CTL_MAP "sockfwd_ctl"
+#define SOCKFWD_STATE_MAP "sockfwd_state"
+#define SOCKFWD_PROG "sockfwd_verdict"
+
+/* Two SOCKHASH entries per flow, one per direction. */
+#define SOCKFWD_MAX_SOCKS 65536
+
+enum sockfwd_mode {
+	/* Bytes stay with the source socket; the helper reads them. */
+	SOCKFWD_PASS = 0,
+	/* Bytes go straight to the peer. */
+	SOCKFWD_REDIRECT = 1,
+	/* Go back to redirecting once the helper has read every byte the
+	 * program passed (state.passed == ctl.consumed), so nothing the
+	 * helper still holds can be overtaken by a redirected byte.
+	 */
+	SOCKFWD_RESUME = 2,
+};
+
+/* Per source socket, written only by the helper (socket local storage). */
+struct sockfwd_ctl {
+	__u32 mode;
+	__u32 gen;
+	__u64 consumed;
+};
+
+/* Per source socket, written only by the verdict program.  The program
+ * runs under the source socket's lock, so plain adds are enough.
+ */
+struct sockfwd_state {
+	__u64 redirected;
+	__u64 passed;
+	__u32 resumed_gen;
+	__u32 pad;
+};
+
+#endif

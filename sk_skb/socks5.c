@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/* SOCKS5 client messages: RFC 1928 CONNECT and RFC 1929 username/password.
+ * Only builds and measures byte strings; flow.c moves them.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "fwd.h"
+
+size_t socks5_greeting(const struct fwd_proxy *proxy, uint8_t *out)
+{
+	out[0] = 5;
+	if (!proxy->has_auth) {
+		out[1] = 1;
+		out[2] = 0; /* no authentication */
+		return 3;
+	}
+	/* Offer both: a server that needs no password may pick "none". */
+	out[1] = 2;
+	out[2] = 0;
+	out[3] = 2; /* username/password */
+	return 4;
+}
+
+size_t socks5_auth_request(const struct fwd_proxy *proxy, uint8_t *out)
+{
+	size_t user_len = strlen(proxy->user), pass_len = strlen(proxy->pass), n = 0;
+
+	out[n++] = 1; /* sub-negotiation version */
+	out[n++] = (uint8_t)user_len;
+	memcpy(out + n, proxy->user, user_len);
+	n += user_len;
+	out[n++] = (uint8_t)pass_len;
+	memcpy(out + n, proxy->pass, pass_len);
+	return n + pass_len;
+}
+
+/* A literal address goes as such; a name goes as a name, so the proxy
+ * resolves it (the point of using the proxy's view of DNS).
+ */
+size_t socks5_connect_request(const struct fwd_hostport *target, uint8_t *out)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n = 0, host_len;
+	uint16_t port = htons(target->port);
+
+	out[n++] = 5;
+	out[n++] = 1; /* CONNECT */
+	out[n++] = 0;
+	if (inet_pton(AF_INET, target->host, &a4) == 1) {
+		out[n++] = 1;
+		memcpy(out + n, &a4, 4);
+		n += 4;
+	} else if (inet_pton(AF_INET6, target->host, &a6) == 1) {
+		out[n++] = 4;
+		memcpy(out + n, &a6, 16);
+		n += 16;
+	} else {
+		host_len = strlen(target->host);
+		if (host_len > 255)
+			host_len = 255;
+		out[n++] = 3;
+		out[n++] = (uint8_t)host_len;
+		memcpy(out + n, target->host, host_len);
+		n += host_len;
+	}
+	memcpy(out + n, &port, 2);
+	return n + 2;
+}
+
+int socks5_reply_length(const uint8_t *head)
+{
+	switch (head[3]) {
+	case 1:
+		return 4 + 4 + 2;
+	case 4:
+		return 4 + 16 + 2;
+	case 3:
+		return 4 + 1 + head[4] + 2;
+	default:
+		return -1;
+	}
+}
+
+const char *socks5_reply_text(int code)
+{
+	static const char *const text[] = {
+		"succeeded",
+		"general SOCKS server failure",
+		"connection not allowed by ruleset",
+		"network unreachable",
+		"host unreachable",
+		"connection refused",
+		"TTL expired",
+		"command not supported",
+		"address type not supported",
+	};
+
+	if (code >= 0 && code < (int)(sizeof(text) / sizeof(text[0])))
+		return text[code];
+	return "unknown reply";
+}

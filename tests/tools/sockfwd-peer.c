@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Test peer for sockfwd: connects or accepts, sends a reproducible byte
+ * stream while receiving, and shapes the ending (half-close, reset, stall).
+ *
+ *   sockfwd-peer -c HOST:PORT | -l [ADDR]:PORT [options]
+ *   sockfwd-peer -G BYTES [-s SEED]      write the stream to stdout
+ *     -g BYTES  send this many bytes (stream of SEED) as soon as connected
+ *     -s SEED   stream seed (default 1)
+ *     -o FILE   write what is received there ("-" stdout; default discard)
+ *     -H        after sending, keep the write side open until EOF is read
+ *     -R        after sending (and -W), close with a reset (SO_LINGER 0)
+ *     -W MS     wait this long after connecting before reading anything
+ *     -T MS     stop sending after MS, report how much went out
+ *     -e        echo what is received (server), -m: accept many (fork each)
+ *     -V        verify received bytes equal stream SEED (echo clients)
+ * Prints "sent=N received=M" on stderr and exits non-zero on a socket error
+ * (the message names it), so tests can tell a reset from a clean close.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK 65536
+
+static uint64_t send_total, seed = 1;
+static long wait_ms, send_ms = -1;
+static bool keep_open, reset_end, echo, many, verify;
+static const char *out_path;
+
+struct stream {
+	uint64_t state, pos, word;
+};
+
+/* splitmix64: every 8 bytes of the stream are one output. */
+static uint64_t next_word(struct stream *s)
+{
+	uint64_t z = (s->state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void stream_fill(struct stream *s, uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++, s->pos++) {
+		if (s->pos % 8 == 0)
+			s->word = next_word(s);
+		buf[i] = (uint8_t)(s->word >> (8 * (s->pos % 8)));
+	}
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static int parse_addr(const char *text, bool passive, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	char host[256];
+	const char *port;
+	int rc;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close)
+			return -1;
+		snprintf(host, sizeof(host), "%.*s", (int)(close - text - 1), text + 1);
+		port = close + 2;
+	} else {
+		const char *colon = strrchr(text, ':');
+
+		if (!colon)
+			return -1;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);
+		port = colon + 1;
+	}
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc) {
+		fprintf(stderr, "sockfwd-peer: %s: %s\n", text, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* One connection: send and receive at once until both are done. */
+static int run(int fd)
+{
+	struct stream tx = { .state = seed }, check = { .state = seed };
+	uint8_t *txbuf = malloc(CHUNK), *rxbuf = malloc(CHUNK), *expect = malloc(CHUNK);
+	size_t tx_len = 0, tx_off = 0, echo_len = 0;
+	uint64_t sent = 0, received = 0;
+	bool rx_done = false, tx_done = false, shut = false;
+	struct timespec start;
+	FILE *out = NULL;
+	int rc = 0;
+
+	if (out_path)
+		out = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "w");
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!rx_done || !tx_done) {
+		struct pollfd pfd = { .fd = fd };
+		bool sending = !tx_done && !echo, reading = !rx_done && elapsed_ms(&start) >= wait_ms;
+		ssize_t n;
+
+		if (sending && send_ms >= 0 && elapsed_ms(&start) >= send_ms) {
+			/* time is up: report what went out */
+			sending = false;
+			tx_done = true;
+		}
+		if (!echo && !sending && !shut && !keep_open && !reset_end) {
+			shutdown(fd, SHUT_WR);
+			shut = true;
+		}
+		if (!echo && !sending && reset_end && elapsed_ms(&start) >= wait_ms)
+			break;
+		if (!echo && sent >= send_total) {
+			tx_done = true;
+			sending = false;
+		}
+		if (echo && echo_len)
+			pfd.events |= POLLOUT;
+		else if (reading)
+			pfd.events |= POLLIN;
+		if (sending)
+			pfd.events |= POLLOUT;
+		if (poll(&pfd, 1, reading || sending || echo_len ? 100 : 10) < 0 && errno != EINTR)
+			break;
+		if (sending && (pfd.revents & (POLLOUT | POLLERR))) {
+			if (tx_off == tx_len) {
+				tx_len = send_total - sent < CHUNK ? send_total - sent : CHUNK;
+				stream_fill(&tx, txbuf, tx_len);
+				tx_off = 0;
+			}
+			n = send(fd, txbuf + tx_off, tx_len - tx_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN) {
+				fprintf(stderr, "sockfwd-peer: send: %s\n", strerror(errno));
+				rc = 1;
+				break;
+			}
+			if (n > 0) {
+				tx_off += (size_t)n;
+				sent += (uint64_t)n;
+			}
+		}
+		if (echo && echo_len && (pfd.revents & (POLLOUT | POLLERR))) {
+			n = send(fd, rxbuf, echo_len, MSG_NOSIGNAL);
+			if (n < 0) {
+				fprintf(stderr, "sockfwd-peer: send: %s\n", strerror(errno));
+				rc = 1;
+				break;
+			}
+			memmove(rxbuf, rxbuf + n, echo_len - (size_t)n);
+			echo_len -= (size_t)n;
+			sent += (uint64_t)n;
+			continue;
+		}
+		if (reading && !echo_len && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+			n = recv(fd, rxbuf, CHUNK, MSG_DONTWAIT);
+			if (n < 0 && errno != EAGAIN) {
+				fprintf(stderr, "sockfwd-peer: recv: %s\n", strerror(errno));
+				rc = 1;
+				break;
+			}
+			if (n == 0) {
+				rx_done = true;
+				if (echo) {
+					shutdown(fd, SHUT_WR);
+					tx_done = true;
+				}
+			}
+			if (n > 0) {
+				if (verify) {
+					stream_fill(&check, expect, (size_t)n);
+					if (memcmp(expect, rxbuf, (size_t)n) != 0) {
+						fprintf(stderr, "sockfwd-peer: mismatch near byte %llu\n",
+							(unsigned long long)received);
+						rc = 1;
+						break;
+					}
+				}
+				received += (uint64_t)n;
+				if (out)
+					fwrite(rxbuf, 1, (size_t)n, out);
+				if (echo)
+					echo_len = (size_t)n;
+			}
+		}
+	}
+	if (reset_end) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(fd);
+	if (out)
+		fflush(out);
+	fprintf(stderr, "sent=%llu received=%llu\n", (unsigned long long)sent,
+		(unsigned long long)received);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *connect_to = NULL, *listen_on = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int opt, fd, one = 1;
+	long long gen = -1;
+
+	while ((opt = getopt(argc, argv, "c:l:g:s:o:HRW:T:emVG:")) != -1) {
+		switch (opt) {
+		case 'c': connect_to = optarg; break;
+		case 'l': listen_on = optarg; break;
+		case 'g': send_total = strtoull(optarg, NULL, 0); break;
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 'o': out_path = optarg; break;
+		case 'H': keep_open = true; break;
+		case 'R': reset_end = true; break;
+		case 'W': wait_ms = atol(optarg); break;
+		case 'T': send_ms = atol(optarg); break;
+		case 'e': echo = true; break;
+		case 'm': many = true; break;
+		case 'V': verify = true; break;
+		case 'G': gen = strtoll(optarg, NULL, 0); break;
+		default: return 2;
+		}
+	}
+	if (gen >= 0) {
+		struct stream s = { .state = seed };
+		uint8_t *buf = malloc(CHUNK);
+
+		while (gen > 0) {
+			size_t n = gen < CHUNK ? (size_t)gen : CHUNK;
+
+			stream_fill(&s, buf, n);
+			if (fwrite(buf, 1, n, stdout) != n)
+				return 1;
+			gen -= (long long)n;
+		}
+		return 0;
+	}
+	if (!!connect_to == !!listen_on)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	if (parse_addr(connect_to ? connect_to : listen_on, !connect_to, &ss, &len) < 0)
+		return 2;
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (connect_to) {
+		if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+			fprintf(stderr, "sockfwd-peer: connect %s: %s\n", connect_to, strerror(errno));
+			return 1;
+		}
+		return run(fd);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
+		fprintf(stderr, "sockfwd-peer: listen %s: %s\n", listen_on, strerror(errno));
+		return 1;
+	}
+	if (!many) {
+		int c = accept(fd, NULL, NULL);
+
+		close(fd);
+		return c < 0 ? 1 : run(c);
+	}
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		if (fork() == 0) {
+			close(fd);
+			_exit(run(c));
+		}
+		close(c);
+	}
+}
