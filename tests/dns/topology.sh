@@ -81,8 +81,10 @@ dns_topology() {
 	veth censor r1 resolver s0
 	nsx client ip addr add "$CLIENT4/26" dev c0
 	addr6 client c0 "$CLIENT6/64"
-	nsx client ip route add default via "$CENSOR_CLIENT_SIDE4"
-	nsx client ip -6 route add default via "$CENSOR_CLIENT_SIDE6"
+	# Routes to the test prefixes only, never a default route: whatever a
+	# server tries (root priming, say), no packet can leave the test.
+	nsx client ip route add 198.51.100.0/24 via "$CENSOR_CLIENT_SIDE4"
+	nsx client ip -6 route add 2001:db8::/32 via "$CENSOR_CLIENT_SIDE6"
 	nsx censor ip addr add "$CENSOR_CLIENT_SIDE4/26" dev r0
 	addr6 censor r0 "$CENSOR_CLIENT_SIDE6/64"
 	nsx censor ip addr add "$CENSOR_RESOLVER_SIDE4/24" dev r1
@@ -90,8 +92,8 @@ dns_topology() {
 	nsx censor sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	nsx resolver ip addr add "$RESOLVER4/24" dev s0
 	addr6 resolver s0 "$RESOLVER6/64"
-	nsx resolver ip route add default via "$CENSOR_RESOLVER_SIDE4"
-	nsx resolver ip -6 route add default via "$CENSOR_RESOLVER_SIDE6"
+	nsx resolver ip route add 192.0.2.0/24 via "$CENSOR_RESOLVER_SIDE4"
+	nsx resolver ip -6 route add 2001:db8::/32 via "$CENSOR_RESOLVER_SIDE6"
 	# No ip_no_pmtu_disc here: unbound sets IP_PMTUDISC_OMIT on its UDP
 	# sockets, so its answers leave without DF and, DF clear, with a
 	# non-zero IPv4 ID, like 8.8.8.8's (test-clean-dns-servers.sh checks
@@ -100,7 +102,7 @@ dns_topology() {
 	wait_for 5 nsx client ping -6 -c1 -W1 "$RESOLVER6" || fail "no IPv6 route client -> resolver"
 }
 
-# dns_tun_client [INJECT_STYLES]: move the client's default routes onto
+# dns_tun_client [INJECT_STYLES]: move the client's routes to the resolver onto
 # tun0, carried by dns-tunwire to the censor's w0.  With styles, dns-tunwire
 # itself forges (a censor on the L3 link); its log is $TEST_TMP/tunwire.log.
 dns_tun_client() {
@@ -126,8 +128,8 @@ dns_tun_client() {
 	nsx client ip link set tun0 up
 	nsx client ip addr add "$TUN_CLIENT4/26" dev tun0
 	addr6 client tun0 "$TUN_CLIENT6/64"
-	nsx client ip route replace default dev tun0
-	nsx client ip -6 route replace default dev tun0
+	nsx client ip route replace 198.51.100.0/24 dev tun0
+	nsx client ip -6 route replace 2001:db8::/32 dev tun0
 	wait_for 5 nsx client ping -c1 -W1 "$RESOLVER4" || fail "no route over tun0 -> resolver"
 	wait_for 5 nsx client ping -6 -c1 -W1 "$RESOLVER6" || fail "no IPv6 route over tun0"
 }
@@ -228,4 +230,26 @@ dns_getent() {
 # dns_getent_addresses NAME: the distinct addresses getent found, sorted.
 dns_getent_addresses() {
 	dns_getent "$1" | awk '{ print $1 }' | sort -u
+}
+
+# dns_start_named NS NAME LISTEN4 LISTEN6 FORWARDER TRUST_ANCHORS: named in
+# the foreground (-g), as root (-u root: no bind user needed), config in
+# $TEST_TMP/NAME/named.conf.  TRUST_ANCHORS holds trust-anchors entries.
+dns_start_named() {
+	local ns=$1 dir=$TEST_TMP/$2
+	mkdir -p "$dir"
+	dns_render "$DNS_DIR/named.conf.in" "$dir/named.conf" DIR="$dir" LISTEN4="$3" \
+		LISTEN6="$4" FORWARDER="$5" TRUST_ANCHORS="$6"
+	dns_bg "$ns" named -g -u root -c "$dir/named.conf" >"$dir/named.log" 2>&1
+}
+
+# dns_start_dnsmasq NS NAME LISTEN4 LISTEN6 UPSTREAM: dnsmasq forwarding
+# everything to UPSTREAM, in the foreground, with no host files at all.
+dns_start_dnsmasq() {
+	local ns=$1 dir=$TEST_TMP/$2
+	mkdir -p "$dir"
+	dns_bg "$ns" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null \
+		--no-resolv --no-hosts --user=root --group=root --pid-file="$dir/dnsmasq.pid" \
+		--bind-interfaces --listen-address="$3" --listen-address="$4" --port=53 \
+		--server="$5" >"$dir/dnsmasq.log" 2>&1
 }
