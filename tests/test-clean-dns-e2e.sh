@@ -186,3 +186,57 @@ test_e2e_tun_tc() {
 	ln -s tunwire.log "$TEST_TMP/inject.log"
 	e2e_round tun0 tc ipid0,df,aa,rawname 4 6
 }
+
+# forged_signatures MARK: "ID DF FLAGS NAME" of each forgery the client's
+# watcher saw after line MARK of its log, sorted.  Forgeries are the
+# responses without OPT record (ar=0): dig asks with EDNS, so unbound's
+# genuine answers carry one.
+forged_signatures() {
+	tail -n "+$(($1 + 1))" "$TEST_TMP/watch.log" | awk '
+	$1 == "response" && / ar=0 / {
+		delete f
+		for (i = 3; i <= NF; i++) {
+			split($i, kv, "=")
+			f[kv[1]] = kv[2]
+		}
+		print (f["ipid"] == "0" ? "id=0" : "id>0"), "df=" f["df"], f["flags"], f["name"], \
+			"an=" f["an"] "/ns=" f["ns"]
+	}' | sort | tr '\n' ';'
+}
+
+# The injector itself: each style's forgeries, as the client receives them,
+# carry exactly the fingerprint it promises (and gfw2025 its pair).
+test_e2e_injector_fingerprints() {
+	local style mark want
+	need_clean_dns
+	dns_topology
+	dns_censored_resolver
+	dns_bg client "$TOOLS/dns-inject" -i c0 --watch >"$TEST_TMP/watch.log" 2>&1
+	wait_for 5 grep -q '^listening ' "$TEST_TMP/watch.log" || fail "dns-inject --watch did not start"
+	declare -A expected=(
+		[ipid0]="id=0 df=0 0x8180 pointer an=1/ns=0;"
+		[df]="id>0 df=1 0x8180 pointer an=1/ns=0;"
+		[aa]="id>0 df=0 0x8580 pointer an=1/ns=0;"
+		[rawname]="id>0 df=0 0x8180 full an=1/ns=0;"
+		[gfw2025]="id>0 df=0 0x8180 pointer an=1/ns=0;id>0 df=1 0x8180 pointer an=1/ns=0;"
+	)
+	for style in ipid0 df aa rawname gfw2025; do
+		dns_start_injector r0 "$style"
+		mark=$(wc -l <"$TEST_TMP/watch.log")
+		check_eq "$(dns_answers client "$RESOLVER4" "$(dns_unique_name)" A)" "$FORGED4" \
+			"$style: dig gets the forged address"
+		sleep 0.3 # the genuine answer, too, for the watcher
+		check_eq "$(forged_signatures "$mark")" "${expected[$style]}" "$style forgeries"
+		stop_injector
+	done
+	# gfw2025 answers an RD=0 query with 0x8400 (AA, no RA), the pair again.
+	dns_start_injector r0 gfw2025
+	mark=$(wc -l <"$TEST_TMP/watch.log")
+	nsx client dig +norecurse +tries=1 +timeout=2 "@$RESOLVER4" "$(dns_unique_name)" A >/dev/null
+	sleep 0.3
+	want="id>0 df=0 0x8400 pointer an=1/ns=0;id>0 df=1 0x8400 pointer an=1/ns=0;"
+	check_eq "$(forged_signatures "$mark")" "$want" "gfw2025 forgeries to an RD=0 query"
+	# Cyclic pool, restarted with this injector: the pair took .66 and .67.
+	check_eq "$(grep -o 'answer=[^ ]*' "$TEST_TMP/inject.log" | sort -u | tr '\n' ' ')" \
+		"answer=203.0.113.66 answer=203.0.113.67 " "gfw2025 answers from its address pool"
+}
