@@ -124,12 +124,12 @@ static void log_close(struct flow *f, const char *reason)
 		snprintf(via, sizeof(via), " via=%s:%u", l->proxy.server.host,
 			 l->proxy.server.port);
 	logmsg("conn client=%s listen=%s target=%s:%u%s mode=%s%s%s%s up=%llu down=%llu "
-	       "dur=%llu.%03llus close=%s",
+	       "early=%llu dur=%llu.%03llus close=%s",
 	       f->client_text, l->listen_text, l->target.host, l->target.port, via,
 	       f->phase == PH_RELAY ? mode_name[f->mode] : "none",
 	       f->fallback_text[0] ? " fallback=\"" : "", f->fallback_text,
 	       f->fallback_text[0] ? "\"" : "", (unsigned long long)up, (unsigned long long)down,
-	       (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000), reason);
+	       (unsigned long long)f->early_bytes, (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000), reason);
 }
 
 /* reset_side: the socket to close with RST (SO_LINGER 0), or RESET_NONE. */

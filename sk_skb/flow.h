@@ -64,6 +64,7 @@ struct flow {
 	char fallback_text[80];
 	int fail_side; /* which socket an error of relay_pump came from */
 	uint64_t cookie[2]; /* 0 when not in the maps */
+	uint64_t early_bytes; /* queued before the sockets entered the map */
 	bool dead;
 	struct flow *prev, *next;
 };

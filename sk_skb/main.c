@@ -175,7 +175,8 @@ static int open_listener(struct fwd_listener *l, struct fwd_hostport *addr)
 	int fd, err, one = 1, zero = 0;
 
 	err = resolve_hostport(addr, true);
-	if (!err)
+	/* Through a proxy, the proxy resolves the target name. */
+	if (!err && !l->proxy.present)
 		err = resolve_hostport(&l->target, false);
 	if (!err && l->proxy.present)
 		err = resolve_hostport(&l->proxy.server, false);

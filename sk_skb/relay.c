@@ -124,6 +124,11 @@ static int sockmap_setup(struct flow *f)
 	int i, err, one = 1;
 
 	for (i = 0; i < 2; i++) {
+		int queued = 0;
+
+		/* Logged: proves the early-bytes path ran. */
+		if (ioctl(f->fd[i], SIOCINQ, &queued) == 0)
+			f->early_bytes += (uint64_t)queued;
 		err = kmaps_cookie(f->fd[i], &f->cookie[i]);
 		if (!err)
 			err = kmaps_prepare(f->cookie[i]);

@@ -42,6 +42,14 @@ sfw_topology() {
 	nsx px ip -6 route add 2001:db8:1::/64 via 2001:db8:2::1
 }
 
+# sfw_bg NS CMD...: like bg, but BG_PID is CMD itself (nsenter execs it),
+# so kill and the cleanup reach the real process, not a subshell.
+sfw_bg() {
+	local ns=$1
+	shift
+	bg - nsenter --net="$(ns_path "$ns")" -- "$@"
+}
+
 # Pins of our own under /sys/fs/bpf, never the real /sys/fs/bpf/sockfwd.
 sfw_load_maps() {
 	PIN=/sys/fs/bpf/sockfwd-test-$TEST_ID
@@ -55,10 +63,19 @@ sfw_entries() {
 
 # sfw_start ARGS...: run sockfwd in fwd, log in $SFW_LOG, wait for its ports.
 sfw_start() {
+	local before
 	SFW_LOG=$TEST_TMP/sockfwd.log
-	bg fwd "$SFW" --maps "${PIN:-/sys/fs/bpf/sockfwd-test-none}" "$@" 2>>"$SFW_LOG"
+	before=$(grep -c "ready" "$SFW_LOG" 2>/dev/null)
+	sfw_bg fwd "$SFW" --maps "${PIN:-/sys/fs/bpf/sockfwd-test-none}" "$@" 2>>"$SFW_LOG"
 	SFW_PID=$BG_PID
-	wait_for 5 grep -q "ready" "$SFW_LOG" || { cat "$SFW_LOG"; fail "sockfwd did not start"; }
+	wait_for 5 sh -c "[ \$(grep -c ready '$SFW_LOG') -gt ${before:-0} ]" ||
+		{ cat "$SFW_LOG"; fail "sockfwd did not start"; }
+}
+
+# sfw_stop: SIGTERM, and wait until it has finished its flows and exited.
+sfw_stop() {
+	kill -TERM "$SFW_PID" 2>/dev/null
+	wait_for 15 sh -c "! kill -0 $SFW_PID 2>/dev/null" || fail "sockfwd did not exit on SIGTERM"
 }
 
 # sfw_counter NAME: the value of a counter after SIGUSR1.
@@ -92,12 +109,13 @@ dante_start() {
 	echo "sfwuser:x:4242:65534::/nonexistent:/usr/sbin/nologin" >>"$TEST_TMP/passwd"
 	grep -E '^(root|nobody):' /etc/shadow >"$TEST_TMP/shadow"
 	echo "sfwuser:$(openssl passwd -6 -salt sockfwdtest s3cret):19000:0:99999:7:::" >>"$TEST_TMP/shadow"
-	bg px unshare -m sh -c "mount --bind '$TEST_TMP/passwd' /etc/passwd &&
+	printf '127.0.0.1 localhost\n203.0.113.2 srv.sockfwd.test\n2001:db8:3::2 srv6.sockfwd.test\n' \
+		>"$TEST_TMP/hosts"
+	sfw_bg px unshare -m sh -c "mount --bind '$TEST_TMP/passwd' /etc/passwd &&
+		mount --bind '$TEST_TMP/hosts' /etc/hosts &&
 		mount --bind '$TEST_TMP/shadow' /etc/shadow &&
 		exec /usr/sbin/danted -f '$conf' -p '$TEST_TMP/danted.pid'" 2>"$TEST_TMP/danted.log"
-	wait_for 5 nsx px ss -ltnH "sport = :1080" | grep -q . ||
-		{ cat "$TEST_TMP/danted.log"; fail "danted did not start"; }
-	wait_for 5 sh -c "nsx px ss -ltnH 'sport = :1080' | grep -q ." 2>/dev/null
+	wait_for 5 listening px 1080 || { cat "$TEST_TMP/danted.log"; fail "danted did not start"; }
 }
 
 listening() { nsx "$1" ss -ltnH "sport = :$2" | grep -q .; }
@@ -109,7 +127,7 @@ sha_transfer() {
 	shift 3
 	want_up=$("$PEER" -G "$up" -s 11 | sha256sum | cut -d' ' -f1)
 	want_down=$("$PEER" -G "$down" -s 22 | sha256sum | cut -d' ' -f1)
-	bg srv sh -c "'$PEER' -l '${SRV_LISTEN:-203.0.113.2:5001}' -g $down -s 22 -o - 2>'$TEST_TMP/srv.err' |
+	sfw_bg srv sh -c "'$PEER' -l '${SRV_LISTEN:-203.0.113.2:5001}' ${SRV_OPTS:-} -g $down -s 22 -o - 2>'$TEST_TMP/srv.err' |
 		sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
 	wait_for 5 listening srv 5001 || fail "server not listening"
 	nsx cli "$PEER" -c "$to" -g "$up" -s 11 -o - "$@" 2>"$TEST_TMP/cli.err" |
@@ -122,13 +140,111 @@ sha_transfer() {
 	check_eq "$got_down" "$want_down" "sha256 server->client ($down bytes)"
 }
 
-test_direct_sockmap_small() {
+microsocks_start() {
+	sfw_bg px microsocks -i 198.51.100.2 -p 1081 "$@"
+	wait_for 5 listening px 1081 || fail "microsocks did not start"
+}
+
+# log_line: the per-connection log lines so far.
+log_lines() { grep "conn client=" "$SFW_LOG"; }
+
+wait_log() {
+	wait_for "${2:-10}" grep -q -- "$1" "$SFW_LOG" || { cat "$SFW_LOG"; fail "no log line matching '$1'"; }
+}
+
+# no_close_wait NS: sockets left half-open by the helper would sit in CLOSE_WAIT.
+check_no_close_wait() {
+	check_eq "$(nsx fwd ss -tanH state close-wait | wc -l)" 0 "CLOSE_WAIT sockets in fwd"
+}
+
+# Bulk: 256 MiB each way through dante, one test per mode.
+bulk_through_dante() {
 	sfw_topology
 	sfw_load_maps
-	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap
-	sha_transfer 192.0.2.2:1000 100000 200000
-	wait_for 5 grep -q "conn .*close=" "$SFW_LOG" || fail "no log line"
-	cat "$SFW_LOG"
-	grep -q "mode=sockmap up=100000 down=200000" "$SFW_LOG" || fail "log line wrong"
+	dante_start none
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 --mode "$1"
+	sha_transfer 192.0.2.2:1000 $((256 << 20)) $((256 << 20))
+	wait_log "close=eof"
+	log "$(log_lines)"
+	log_lines | grep -q "mode=$1 up=268435456 down=268435456 .*close=eof" ||
+		fail "log line does not say mode=$1 and 256 MiB each way"
 	check_eq "$(sfw_entries)" 0 "sockhash entries after the flow"
+}
+test_bulk_sockmap() { bulk_through_dante sockmap; }
+test_bulk_splice() { bulk_through_dante splice; }
+test_bulk_copy() { bulk_through_dante copy; }
+
+# Direct (no proxy), microsocks with and without a password, dante with
+# username/password, a domain-name target the proxy resolves: sockmap.
+test_proxies_and_auth() {
+	sfw_topology
+	sfw_load_maps
+	dante_start username
+	microsocks_start -u mu -P mpass
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 \
+		-l 192.0.2.2:1001 -t 203.0.113.2:5001 -x socks5://mu:mpass@198.51.100.2:1081 \
+		-l 192.0.2.2:1002 -t srv.sockfwd.test:5001 -x socks5://sfwuser:s3cret@198.51.100.2:1080
+	sha_transfer 192.0.2.2:1000 300000 $((3 << 20))
+	# microsocks closes both ways on the first EOF (no half-close): the
+	# client keeps its side open and the server closes once it has all.
+	SRV_OPTS="-r 300000" sha_transfer 192.0.2.2:1001 300000 $((3 << 20)) -H
+	sha_transfer 192.0.2.2:1002 300000 $((3 << 20))
+	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 3 ]"
+	log "$(log_lines)"
+	check_eq "$(log_lines | grep -c 'mode=sockmap up=300000 down=3145728 .*close=eof')" 3 \
+		"flows forwarded in sockmap mode"
+	log_lines | grep -q "target=srv.sockfwd.test:5001 via=198.51.100.2:1080" ||
+		fail "domain-name target not logged"
+}
+
+# Half-close both ways: the side that shut down still receives.
+half_close() {
+	sfw_topology
+	sfw_load_maps
+	dante_start none
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 --mode "$1"
+	# client sends and shuts down; the server answers only after its EOF
+	SRV_OPTS=-A sha_transfer 192.0.2.2:1000 $((8 << 20)) $((8 << 20))
+	# the server sends and shuts down; the client answers after its EOF
+	sha_transfer 192.0.2.2:1000 $((8 << 20)) $((8 << 20)) -A
+	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 2 ]" || fail "flows did not end"
+	log "$(log_lines)"
+	check_eq "$(log_lines | grep -c "mode=$1 up=8388608 down=8388608 .*close=eof")" 2 \
+		"half-closed flows complete"
+	check_no_close_wait
+}
+test_half_close_sockmap() { half_close sockmap; }
+test_half_close_splice() { half_close splice; }
+test_half_close_copy() { half_close copy; }
+
+# Bytes sent the instant the connection opens, both ways, before the
+# sockets are in the map (the proxy handshake takes a while): forwarded,
+# and the flow still runs in sockmap mode.  Nobody sends FIN before the
+# other side has all its bytes, so no socket is in CLOSE_WAIT at insertion.
+test_early_bytes_sockmap() {
+	sfw_topology
+	sfw_load_maps
+	dante_start none
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 --mode sockmap
+	SRV_OPTS="-r 5000" sha_transfer 192.0.2.2:1000 5000 7000 -H
+	wait_log "close=eof"
+	log "$(log_lines)"
+	log_lines | grep -q 'mode=sockmap up=5000 down=7000 early=[1-9]' ||
+		fail "not forwarded in sockmap mode with early bytes"
+}
+
+# A client that sends and shuts down at once is in CLOSE_WAIT by the time
+# the handshake is done: the kernel refuses it (EOPNOTSUPP) and the flow
+# falls back to splice (auto) instead of being dropped.
+test_close_wait_fallback() {
+	sfw_topology
+	sfw_load_maps
+	dante_start none
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080
+	SRV_OPTS=-A sha_transfer 192.0.2.2:1000 1000 $((4 << 20))
+	wait_log "close=eof"
+	log "$(log_lines)"
+	log_lines | grep -q 'mode=splice fallback="sockmap insert: Operation not supported" up=1000 down=4194304' ||
+		fail "no splice fallback logged"
+	check_eq "$(sfw_entries)" 0 "sockhash entries"
 }

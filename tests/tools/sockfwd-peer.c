@@ -13,6 +13,11 @@
  *     -T MS     stop sending after MS, report how much went out
  *     -e        echo what is received (server), -m: accept many (fork each)
  *     -V        verify received bytes equal stream SEED (echo clients)
+ *     -A        send only after EOF was received (answer a request)
+ *     -r BYTES  stop reading after BYTES (then finish as if EOF came)
+ *     -n COUNT  (client) make COUNT connections, -k PROCS at a time; with -z
+ *               each sends a size drawn from [0, -g] and verifies the echo
+ *     -P        report bytes sent every 250 ms on stderr ("progress sent=N")
  * Prints "sent=N received=M" on stderr and exits non-zero on a socket error
  * (the message names it), so tests can tell a reset from a clean close.
  */
@@ -36,7 +41,9 @@
 
 static uint64_t send_total, seed = 1;
 static long wait_ms, send_ms = -1;
-static bool keep_open, reset_end, echo, many, verify;
+static bool keep_open, reset_end, echo, many, verify, after_eof, progress, random_size;
+static uint64_t read_limit = UINT64_MAX;
+static bool quiet;
 static const char *out_path;
 
 struct stream {
@@ -115,6 +122,7 @@ static int run(int fd)
 	uint64_t sent = 0, received = 0;
 	bool rx_done = false, tx_done = false, shut = false;
 	struct timespec start;
+	long next_report = 0;
 	FILE *out = NULL;
 	int rc = 0;
 
@@ -123,24 +131,33 @@ static int run(int fd)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!rx_done || !tx_done) {
 		struct pollfd pfd = { .fd = fd };
-		bool sending = !tx_done && !echo, reading = !rx_done && elapsed_ms(&start) >= wait_ms;
+		bool sending = !tx_done && !echo && (!after_eof || rx_done);
+		bool reading = !rx_done && elapsed_ms(&start) >= wait_ms;
 		ssize_t n;
+
+		if (progress && elapsed_ms(&start) >= next_report) {
+			fprintf(stderr, "progress sent=%llu\n", (unsigned long long)sent);
+			next_report += 250;
+		}
+		if (received >= read_limit)
+			rx_done = true;
 
 		if (sending && send_ms >= 0 && elapsed_ms(&start) >= send_ms) {
 			/* time is up: report what went out */
 			sending = false;
 			tx_done = true;
 		}
-		if (!echo && !sending && !shut && !keep_open && !reset_end) {
+		if (!echo && sent >= send_total) {
+			tx_done = true;
+			sending = false;
+		}
+		if (!echo && !sending && (!after_eof || rx_done) && !shut && !keep_open &&
+		    !reset_end) {
 			shutdown(fd, SHUT_WR);
 			shut = true;
 		}
 		if (!echo && !sending && reset_end && elapsed_ms(&start) >= wait_ms)
 			break;
-		if (!echo && sent >= send_total) {
-			tx_done = true;
-			sending = false;
-		}
 		if (echo && echo_len)
 			pfd.events |= POLLOUT;
 		else if (reading)
@@ -179,7 +196,9 @@ static int run(int fd)
 			continue;
 		}
 		if (reading && !echo_len && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = recv(fd, rxbuf, CHUNK, MSG_DONTWAIT);
+			n = recv(fd, rxbuf,
+				 read_limit - received < CHUNK ? read_limit - received : CHUNK,
+				 MSG_DONTWAIT);
 			if (n < 0 && errno != EAGAIN) {
 				fprintf(stderr, "sockfwd-peer: recv: %s\n", strerror(errno));
 				rc = 1;
@@ -218,9 +237,49 @@ static int run(int fd)
 	close(fd);
 	if (out)
 		fflush(out);
-	fprintf(stderr, "sent=%llu received=%llu\n", (unsigned long long)sent,
-		(unsigned long long)received);
+	if (verify && received != sent) {
+		fprintf(stderr, "sockfwd-peer: echo incomplete: sent %llu, received %llu\n",
+			(unsigned long long)sent, (unsigned long long)received);
+		rc = 1;
+	}
+	if (!quiet)
+		fprintf(stderr, "sent=%llu received=%llu\n", (unsigned long long)sent,
+			(unsigned long long)received);
+	free(txbuf);
+	free(rxbuf);
+	free(expect);
 	return rc;
+}
+
+/* COUNT connections from PROCS processes; the exit status says whether
+ * every one of them completed and verified.
+ */
+static int run_many(const struct sockaddr_storage *ss, socklen_t len, long count, long procs)
+{
+	uint64_t max_size = send_total, base_seed = seed;
+	long p, i, failed = 0;
+	int status;
+
+	for (p = 0; p < procs; p++) {
+		if (fork() != 0)
+			continue;
+		quiet = true;
+		for (i = p; i < count; i += procs) {
+			struct stream pick = { .state = base_seed * 1000003 + (uint64_t)i };
+			int fd = socket(ss->ss_family, SOCK_STREAM, 0);
+
+			seed = base_seed + (uint64_t)i;
+			send_total = random_size ? next_word(&pick) % (max_size + 1) : max_size;
+			if (connect(fd, (const struct sockaddr *)ss, len) < 0 || run(fd) != 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	while (wait(&status) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	fprintf(stderr, "connections=%ld failed_procs=%ld\n", count, failed);
+	return failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -230,8 +289,9 @@ int main(int argc, char **argv)
 	socklen_t len;
 	int opt, fd, one = 1;
 	long long gen = -1;
+	long count = 0, procs = 1;
 
-	while ((opt = getopt(argc, argv, "c:l:g:s:o:HRW:T:emVG:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:l:g:s:o:HRW:T:emVG:Ar:n:k:zP")) != -1) {
 		switch (opt) {
 		case 'c': connect_to = optarg; break;
 		case 'l': listen_on = optarg; break;
@@ -246,6 +306,12 @@ int main(int argc, char **argv)
 		case 'm': many = true; break;
 		case 'V': verify = true; break;
 		case 'G': gen = strtoll(optarg, NULL, 0); break;
+		case 'A': after_eof = true; break;
+		case 'r': read_limit = strtoull(optarg, NULL, 0); break;
+		case 'n': count = atol(optarg); break;
+		case 'k': procs = atol(optarg); break;
+		case 'z': random_size = true; break;
+		case 'P': progress = true; break;
 		default: return 2;
 		}
 	}
@@ -268,6 +334,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (parse_addr(connect_to ? connect_to : listen_on, !connect_to, &ss, &len) < 0)
 		return 2;
+	if (connect_to && count > 0)
+		return run_many(&ss, len, count, procs);
 	fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (connect_to) {
 		if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
