@@ -158,12 +158,13 @@ dns_start_unbound() {
 	dns_bg "$ns" unbound -d -c "$dir/unbound.conf" >"$dir/unbound.log" 2>&1
 }
 
-# dns_answers NS SERVER NAME TYPE: dig +short from namespace NS.
+# dns_answers NS SERVER NAME TYPE [DIG OPTION...]: dig +short from NS.
 dns_answers() {
-	nsx "$1" dig +short +tries=1 +timeout=2 "@$2" "$3" "$4" 2>/dev/null
+	nsx "$1" dig +short +tries=1 +timeout=2 "@$2" "$3" "$4" "${@:5}" 2>/dev/null
 }
 
-# dns_resolving NS SERVER NAME TYPE: true once SERVER answers NAME at all.
+# dns_resolving NS SERVER NAME TYPE [DIG OPTION...]: true once SERVER
+# answers NAME at all.
 dns_resolving() {
 	[ -n "$(dns_answers "$@")" ]
 }
@@ -181,7 +182,7 @@ dns_censored_resolver() {
     name: \"$DNS_ZONE.\"
     stub-addr: 127.0.0.1@5300" iterator \
 		"    local-zone: \"$DNS_ZONE.\" transparent"
-	wait_for 10 dns_resolving resolver 127.0.0.1 -p5301 "mail.$DNS_ZONE" ||
+	wait_for 10 dns_resolving resolver 127.0.0.1 "mail.$DNS_ZONE" A -p 5301 ||
 		fail "knot does not answer: $(cat "$TEST_TMP/knot/knotd.log")"
 	wait_for 10 dns_resolving client "$RESOLVER4" "mail.$DNS_ZONE" A ||
 		fail "unbound does not answer: $(cat "$TEST_TMP/unbound/unbound.log")"
