@@ -5,7 +5,7 @@
 # over IPv4 and IPv6, first without clean-dns and then with it attached and
 # each server protected by the rules its own answers allow.  Every answer
 # must come out the same, no drop counter may move, and "inspected" must
-# have seen every response.
+# have seen every response: with clean-dns in xdpgeneric, xdpdrv and tc mode.
 #
 #   knot     198.51.100.10  2001:db8:2::10  authoritative, signs var.test
 #   named    198.51.100.11  2001:db8:2::11  validating, forwards to knot
@@ -158,7 +158,7 @@ fingerprint_matches() {
 }
 
 test_servers_no_false_drops() {
-	local server rule matches digs name
+	local server rule matches digs mode
 	[ -x "$CLEAN_DNS" ] && [ -f "$BUILD/clean-dns.o" ] || fail "clean-dns not built: run make"
 	need unbound knotd named dnsmasq dig
 	servers_setup
@@ -194,22 +194,34 @@ test_servers_no_false_drops() {
 	grep -q 'status: NXDOMAIN' "$TEST_TMP/without/dnsmasq-6-8" || fail "dnsmasq: no NXDOMAIN"
 	check_eq "$(grep -c 'IN.A.203.0.113' "$TEST_TMP/without/named-4-15")" 40 "named: 40 answers"
 
+	for mode in generic native tc; do
+		with_clean_dns "$mode" "$digs"
+	done
+}
+
+# with_clean_dns MODE DIGS: the same questions with clean-dns attached to
+# the client's veth in MODE and every server protected by its rules.
+with_clean_dns() {
+	local mode=$1 digs=$2 server addr name
 	"$CLEAN_DNS" reset >/dev/null
 	for server in $SERVERS; do
 		for addr in ${ADDRESSES_OF_SERVER[$server]}; do
 			# shellcheck disable=SC2086 # one word per rule
-			"$CLEAN_DNS" resolver add "$addr" ${RULES_OF_SERVER[$server]} || fail "resolver add $addr"
+			"$CLEAN_DNS" resolver add "$addr" ${RULES_OF_SERVER[$server]} >/dev/null ||
+				fail "resolver add $addr"
 		done
 	done
-	nsx client "$CLEAN_DNS" attach c0 generic || fail "clean-dns attach c0 generic"
-	ask_all "$TEST_TMP/with" >/dev/null
+	nsx client "$CLEAN_DNS" attach c0 "$mode" || fail "clean-dns attach c0 $mode"
+	ask_all "$TEST_TMP/with-$mode" >/dev/null
 	nsx client "$CLEAN_DNS" status
 
-	diff -r "$TEST_TMP/without" "$TEST_TMP/with" || fail "answers differ with clean-dns attached"
-	log "ok: $digs answers identical with and without clean-dns"
+	diff -r "$TEST_TMP/without" "$TEST_TMP/with-$mode" ||
+		fail "answers differ with clean-dns attached ($mode)"
+	log "ok: $digs answers identical with and without clean-dns ($mode)"
 	for name in drop_ipid_zero drop_df drop_aa_single drop_name_uncompressed pass_unprotected; do
-		check_eq "$(counter "$name")" 0 "$name"
+		check_eq "$(counter "$name")" 0 "$name ($mode)"
 	done
-	check_eq "$(counter inspected)" "$digs" "inspected (one UDP response per dig)"
-	[ "$(counter pass_clean)" -gt 0 ] || fail "no single answer went through the rules"
+	check_eq "$(counter inspected)" "$digs" "inspected, one UDP response per dig ($mode)"
+	[ "$(counter pass_clean)" -gt 0 ] || fail "no single answer went through the rules ($mode)"
+	nsx client "$CLEAN_DNS" detach c0 >/dev/null || fail "clean-dns detach c0"
 }
