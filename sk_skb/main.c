@@ -69,7 +69,7 @@ static void usage(FILE *out)
 		"               [-l ... -t ... [-x ...]]... | -c FILE\n"
 		"               [--mode auto|sockmap|splice|copy] [--maps DIR] [--user USER]\n"
 		"               [--max-conns N] [--timeout MS] [--drain-timeout MS]\n"
-		"               [--queue-limit BYTES]\n"
+		"               [--queue-limit BYTES] [-v]\n"
 		"  -c FILE   one \"listen target [proxy]\" per line, # starts a comment\n"
 		"  --maps    pinned maps of sockfwd-load (default $SOCKFWD_PIN_DIR or %s)\n"
 		"SIGUSR1 logs counters, SIGTERM stops accepting and finishes flows.\n",
@@ -305,13 +305,14 @@ static int parse_args(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
 		{ "queue-limit", required_argument, NULL, OPT_QLIMIT },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = NULL, *target = NULL, *proxy = NULL;
 	int opt, err;
 
-	while ((opt = getopt_long(argc, argv, "l:t:x:c:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:t:x:c:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			if (listen) {
@@ -359,6 +360,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_QLIMIT:
 			cfg.queue_limit = strtoull(optarg, NULL, 0);
+			break;
+		case 'v':
+			cfg.verbose = true;
 			break;
 		case 'h':
 			usage(stdout);

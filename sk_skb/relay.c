@@ -245,6 +245,9 @@ static void maybe_resume(struct dir *d, bool src_idle)
 		return;
 	d->ks = KS_RESUMING;
 	set_check(d, now_ms(), CHECK_PENDING_MS);
+	if (cfg.verbose)
+		logmsg("%s resume requested, gen %u consumed %llu", d->src_side ? "down" : "up", d->gen,
+		       (unsigned long long)d->consumed);
 }
 
 static int pump_copy(struct flow *f, struct dir *d)
@@ -438,6 +441,9 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 			d->ks = KS_PASS;
 			d->drained = false;
 			counters.pauses++;
+			if (cfg.verbose)
+				logmsg("%s %s: paused, %lld bytes queued for redirect", f->client_text,
+				       d->src_side ? "down" : "up", (long long)backlog);
 			set_check(d, now, CHECK_PENDING_MS);
 		} else if (redirected != d->last_redirected) {
 			d->last_redirected = redirected;
@@ -463,6 +469,10 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 		if (resumed_gen == d->gen) {
 			d->ks = KS_KERNEL;
 			counters.resumes++;
+			if (cfg.verbose)
+				logmsg("%s %s: redirecting again after %llu bytes copied",
+				       f->client_text, d->src_side ? "down" : "up",
+				       (unsigned long long)d->consumed);
 			set_check(d, now, CHECK_ACTIVE_MS);
 		} else {
 			set_check(d, now, d->interval * 2 > CHECK_IDLE_MAX_MS ? CHECK_IDLE_MAX_MS

@@ -248,3 +248,122 @@ test_close_wait_fallback() {
 		fail "no splice fallback logged"
 	check_eq "$(sfw_entries)" 0 "sockhash entries"
 }
+
+# A reset on one side reaches the other as a reset; nothing is left in
+# CLOSE_WAIT and no map entry survives.
+rst_one_way() {
+	local mode=$1 who=$2
+	sfw_topology
+	sfw_load_maps
+	# direct: a proxy between would turn the reset into a FIN
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode "$mode"
+	if [ "$who" = server ]; then
+		# the server sends 1 MiB, waits, then resets
+		sfw_bg srv "$PEER" -l 203.0.113.2:5001 -g $((1 << 20)) -W 300 -R 2>"$TEST_TMP/srv.err"
+		wait_for 5 listening srv 5001 || fail "server not listening"
+		nsx cli "$PEER" -c 192.0.2.2:1000 -H 2>"$TEST_TMP/cli.err" && fail "client saw no error"
+		log "client: $(cat "$TEST_TMP/cli.err")"
+		grep -q "Connection reset by peer" "$TEST_TMP/cli.err" || fail "client saw no reset"
+		wait_log "close=upstream reset"
+	else
+		sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H 2>"$TEST_TMP/srv.err"
+		wait_for 5 listening srv 5001 || fail "server not listening"
+		nsx cli "$PEER" -c 192.0.2.2:1000 -g $((1 << 20)) -W 300 -R 2>"$TEST_TMP/cli.err"
+		wait_for 5 sh -c "! kill -0 $BG_PID 2>/dev/null" || fail "server still connected"
+		log "server: $(cat "$TEST_TMP/srv.err")"
+		grep -q "Connection reset by peer" "$TEST_TMP/srv.err" || fail "server saw no reset"
+		wait_log "close=client reset"
+	fi
+	log "$(log_lines)"
+	log_lines | grep -q "mode=$mode" || fail "flow not in mode $mode"
+	check_no_close_wait
+	[ -z "$PIN" ] || check_eq "$(sfw_entries)" 0 "sockhash entries"
+}
+test_rst_server_sockmap() { rst_one_way sockmap server; }
+test_rst_client_sockmap() { rst_one_way sockmap client; }
+test_rst_server_splice() { rst_one_way splice server; }
+test_rst_client_copy() { rst_one_way copy client; }
+
+# 100 concurrent connections of random sizes (up to 2 MiB each way),
+# echoed by the server and verified byte for byte by each client.  Clients
+# close after the whole echo (-H), so none is in CLOSE_WAIT before the
+# handshake ends and every flow stays in the mode asked for.
+concurrent() {
+	sfw_topology
+	sfw_load_maps
+	dante_start none
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 --mode "$1"
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -e -m
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	nsx cli timeout 60 "$PEER" -c 192.0.2.2:1000 -n 100 -k 100 -z -g $((2 << 20)) -V -H -s 7 ||
+		fail "some connections failed or were corrupted"
+	wait_for 10 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 100 ]" || fail "flows did not all end"
+	check_eq "$(log_lines | grep -c "mode=$1 .*close=eof")" 100 "flows completed in mode $1"
+	check_eq "$(sfw_counter active)" 0 "active flows"
+	check_eq "$(sfw_entries)" 0 "sockhash entries"
+}
+test_concurrent_sockmap() { concurrent sockmap; }
+test_concurrent_splice() { concurrent splice; }
+test_concurrent_copy() { concurrent copy; }
+
+# 10,000 connections (direct, 20 at a time): every one closes its map
+# entries, none stays in CLOSE_WAIT.
+test_churn_10000_sockmap() {
+	sfw_topology
+	sfw_load_maps
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -e -m
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	nsx cli timeout 100 "$PEER" -c 192.0.2.2:1000 -n 10000 -k 20 -z -g 2000 -V -H -s 3 ||
+		fail "some connections failed or were corrupted"
+	wait_for 10 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 10000 ]" || fail "flows did not all end"
+	check_eq "$(log_lines | grep -c 'mode=sockmap .*close=eof')" 10000 "flows in sockmap mode"
+	check_eq "$(sfw_counter closed)" 10000 "closed counter"
+	check_eq "$(sfw_counter map_entries)" 0 "map entries seen by the helper"
+	check_eq "$(sfw_entries)" 0 "sockhash entries"
+	check_no_close_wait
+}
+
+mem_available_kb() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+
+# stalled_receiver LIMIT: the server reads nothing for 3 s while the client
+# pushes 256 MiB; notes how many bytes the client got out by 2.5 s and how
+# much memory went, then checks every byte arrived in order.
+stalled_receiver() {
+	local size=$((256 << 20)) want got mem_before mem_during sent
+	want=$("$PEER" -G $size -s 5 | sha256sum | cut -d' ' -f1)
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap --queue-limit "$1" -v
+	sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5001 -W 3000 -o - 2>/dev/null |
+		sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	mem_before=$(mem_available_kb)
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g $size -s 5 -P 2>"$TEST_TMP/progress"
+	sleep 2.5
+	mem_during=$(mem_available_kb)
+	sent=$(grep progress "$TEST_TMP/progress" | tail -n1 | sed 's/.*sent=//')
+	STALL_SENT=$sent
+	STALL_MEM_KB=$((mem_before - mem_during))
+	log "queue limit $1: client sent $((sent >> 20)) MiB while the server did not read; memory used $((STALL_MEM_KB >> 10)) MiB"
+	wait_for 30 test -s "$TEST_TMP/srv.sha" || fail "transfer did not finish"
+	got=$(cat "$TEST_TMP/srv.sha")
+	rm -f "$TEST_TMP/srv.sha"
+	check_eq "$got" "$want" "sha256 of 256 MiB after the stall"
+}
+
+# With the receiver stalled, the kernel's redirect queue would take all
+# the sender gives (no accounting, no window): the helper pauses the flow
+# past --queue-limit, so the sender is held back by TCP's window.
+test_backpressure_sockmap() {
+	sfw_topology
+	sfw_load_maps
+	stalled_receiver $((4 << 20))
+	[ "$STALL_SENT" -lt $((64 << 20)) ] || fail "sender got $STALL_SENT bytes out: not bounded"
+	[ "$STALL_MEM_KB" -lt $((128 << 10)) ] || fail "memory grew by $STALL_MEM_KB kB"
+	[ "$(sfw_counter pauses)" -ge 1 ] || fail "no pause counted"
+	log "resumes: $(sfw_counter resumes)"
+	sfw_stop
+	# The same with no bound: the whole 256 MiB leaves during the stall,
+	# which is what the limit prevents.
+	stalled_receiver $((1 << 40))
+	[ "$STALL_SENT" -gt $((128 << 20)) ] || log "note: unbounded run sent only $STALL_SENT"
+}

@@ -130,6 +130,8 @@ static int run(int fd)
 		out = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "w");
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!rx_done || !tx_done) {
+		if (received >= read_limit)
+			rx_done = true;
 		struct pollfd pfd = { .fd = fd };
 		bool sending = !tx_done && !echo && (!after_eof || rx_done);
 		bool reading = !rx_done && elapsed_ms(&start) >= wait_ms;
@@ -139,8 +141,6 @@ static int run(int fd)
 			fprintf(stderr, "progress sent=%llu\n", (unsigned long long)sent);
 			next_report += 250;
 		}
-		if (received >= read_limit)
-			rx_done = true;
 
 		if (sending && send_ms >= 0 && elapsed_ms(&start) >= send_ms) {
 			/* time is up: report what went out */
@@ -270,6 +270,9 @@ static int run_many(const struct sockaddr_storage *ss, socklen_t len, long count
 
 			seed = base_seed + (uint64_t)i;
 			send_total = random_size ? next_word(&pick) % (max_size + 1) : max_size;
+			/* -V -H: the echo of every byte ends the exchange, then we close */
+			if (verify && keep_open)
+				read_limit = send_total;
 			if (connect(fd, (const struct sockaddr *)ss, len) < 0 || run(fd) != 0)
 				_exit(1);
 		}
