@@ -110,22 +110,30 @@ void flow_update_events(struct flow *f)
 	}
 }
 
+/* "[2001:db8::1]:80" for IPv6 literals, "host:80" otherwise. */
+static const char *hostport_text(const struct fwd_hostport *hp, char *out, size_t size)
+{
+	snprintf(out, size, strchr(hp->host, ':') ? "[%s]:%u" : "%s:%u", hp->host, hp->port);
+	return out;
+}
+
 static void log_close(struct flow *f, const char *reason)
 {
 	struct fwd_listener *l = f->listener;
 	uint64_t up = 0, down = 0, dur = now_ms() - f->start_ms;
-	char via[FWD_MAX_HOST + 16] = "";
+	char via[FWD_MAX_HOST + 32] = "", target[FWD_MAX_HOST + 16];
 
 	if (f->phase == PH_RELAY)
 		relay_final_bytes(f, &up, &down);
 	counters.bytes_up += up;
 	counters.bytes_down += down;
 	if (l->proxy.present)
-		snprintf(via, sizeof(via), " via=%s:%u", l->proxy.server.host,
-			 l->proxy.server.port);
-	logmsg("conn client=%s listen=%s target=%s:%u%s mode=%s%s%s%s up=%llu down=%llu "
+		snprintf(via, sizeof(via), " via=%s",
+			 hostport_text(&l->proxy.server, target, sizeof(target)));
+	hostport_text(&l->target, target, sizeof(target));
+	logmsg("conn client=%s listen=%s target=%s%s mode=%s%s%s%s up=%llu down=%llu "
 	       "early=%llu dur=%llu.%03llus close=%s",
-	       f->client_text, l->listen_text, l->target.host, l->target.port, via,
+	       f->client_text, l->listen_text, target, via,
 	       f->phase == PH_RELAY ? mode_name[f->mode] : "none",
 	       f->fallback_text[0] ? " fallback=\"" : "", f->fallback_text,
 	       f->fallback_text[0] ? "\"" : "", (unsigned long long)up, (unsigned long long)down,
@@ -192,6 +200,16 @@ static void flow_fail(struct flow *f, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	counters.failed++;
+	/* Unread bytes would turn our FIN into a reset; the client should see
+	 * a plain close, as from a server that refuses.
+	 */
+	if (f->fd[0] >= 0) {
+		char discard[4096];
+
+		shutdown(f->fd[0], SHUT_WR);
+		while (recv(f->fd[0], discard, sizeof(discard), MSG_DONTWAIT) > 0)
+			;
+	}
 	flow_close(f, reason, RESET_NONE);
 }
 

@@ -367,3 +367,180 @@ test_backpressure_sockmap() {
 	stalled_receiver $((1 << 40))
 	[ "$STALL_SENT" -gt $((128 << 20)) ] || log "note: unbounded run sent only $STALL_SENT"
 }
+
+# IPv6 end to end: v6 listener, v6 proxy, v6 target (literal and by name),
+# and a v4 client on a dual-stack listener reaching a v6 target directly.
+test_ipv6() {
+	sfw_topology
+	sfw_load_maps
+	dante_start none
+	sfw_start -l '[2001:db8:1::2]:1000' -t '[2001:db8:3::2]:5001' -x 'socks5://[2001:db8:2::2]:1080' \
+		-l '[2001:db8:1::2]:1001' -t srv6.sockfwd.test:5001 -x 'socks5://[2001:db8:2::2]:1080' \
+		-l ':1002' -t '[2001:db8:3::2]:5001'
+	SRV_LISTEN='[2001:db8:3::2]:5001' sha_transfer '[2001:db8:1::2]:1000' $((16 << 20)) $((16 << 20))
+	SRV_LISTEN='[2001:db8:3::2]:5001' SRV_OPTS="-r 100000" sha_transfer '[2001:db8:1::2]:1001' 100000 100000 -H
+	# (direct connect is quick: keep the client's FIN for later, else it is
+	# in CLOSE_WAIT before insertion and falls back to splice)
+	SRV_LISTEN='[2001:db8:3::2]:5001' SRV_OPTS="-r 100000" sha_transfer '192.0.2.2:1002' 100000 100000 -H
+	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 3 ]" || fail "flows did not end"
+	log "$(log_lines)"
+	log_lines | grep -q 'client=\[2001:db8:1::1\]:[0-9]* listen=\[2001:db8:1::2\]:1000 target=\[2001:db8:3::2\]:5001 via=\[2001:db8:2::2\]:1080 mode=sockmap up=16777216' ||
+		fail "IPv6 flow not in sockmap mode"
+	check_eq "$(log_lines | grep -c 'mode=sockmap')" 3 "flows in sockmap mode"
+}
+
+# The proxy says no: bad password, target refusing.  The client sees the
+# connection close; the log says why, with the SOCKS reply code.
+test_proxy_refuses() {
+	sfw_topology
+	dante_start username
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://sfwuser:wrong@198.51.100.2:1080 \
+		-l 192.0.2.2:1001 -t 203.0.113.2:5999 -x socks5://198.51.100.2:1080 \
+		-l 192.0.2.2:1002 -t 203.0.113.2:5999 -x socks5://sfwuser:s3cret@198.51.100.2:1080
+	local port
+	for port in 1000 1001 1002; do
+		nsx cli timeout 10 "$PEER" -c 192.0.2.2:$port -g 1000 -o - 2>"$TEST_TMP/cli.err" |
+			wc -c >"$TEST_TMP/got"
+		log "client on $port: $(cat "$TEST_TMP/cli.err")"
+		grep -q "sockfwd-peer:" "$TEST_TMP/cli.err" && fail "client saw an error, not a close"
+		check_eq "$(cat "$TEST_TMP/got")" 0 "bytes the client got on $port"
+	done
+	wait_for 5 sh -c "[ \$(grep -c 'conn client' '$SFW_LOG') -ge 3 ]" || fail "no log lines"
+	log "$(log_lines)"
+	log_lines | grep -q 'listen=192.0.2.2:1000 .*close=socks5: authentication failed (status [1-9]' ||
+		fail "bad password not logged"
+	log_lines | grep -q 'listen=192.0.2.2:1001 .*close=socks5: no acceptable authentication method (0xff)' ||
+		fail "refused method not logged"
+	log_lines | grep -q 'listen=192.0.2.2:1002 .*close=socks5: reply [1-9] (' ||
+		fail "refused target not logged with its reply code"
+	check_eq "$(sfw_counter failed)" 3 "failed counter"
+}
+
+# A proxy that accepts and never answers: the handshake times out.
+test_proxy_timeout() {
+	sfw_topology
+	sfw_bg px "$PEER" -l 198.51.100.2:1080 -W 60000 -H
+	wait_for 5 listening px 1080 || fail "silent proxy not listening"
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 --timeout 1000
+	local start=$SECONDS
+	nsx cli timeout 10 "$PEER" -c 192.0.2.2:1000 -H -g 10 2>"$TEST_TMP/cli.err" ||
+		fail "client failed: $(cat "$TEST_TMP/cli.err")"
+	log "client saw the close after $((SECONDS - start)) s"
+	[ $((SECONDS - start)) -le 3 ] || fail "took too long"
+	wait_log "close=timeout: socks5 handshake after 1000 ms"
+	log "$(log_lines)"
+}
+
+# -c FILE: one "listen target [proxy]" per line, comments and blank lines.
+test_config_file() {
+	sfw_topology
+	sfw_load_maps
+	microsocks_start -u mu -P mpass
+	cat >"$TEST_TMP/sockfwd.conf" <<-EOC
+	# listen          target              proxy
+	192.0.2.2:1000    203.0.113.2:5001
+
+	192.0.2.2:1001    203.0.113.2:5001    socks5://mu:mpass@198.51.100.2:1081  # microsocks
+	EOC
+	sfw_start -c "$TEST_TMP/sockfwd.conf"
+	SRV_OPTS="-r 200000" sha_transfer 192.0.2.2:1000 200000 300000 -H
+	SRV_OPTS="-r 200000" sha_transfer 192.0.2.2:1001 200000 300000 -H
+	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 2 ]" || fail "flows did not end"
+	log "$(log_lines)"
+	log_lines | grep -q "listen=192.0.2.2:1001 target=203.0.113.2:5001 via=198.51.100.2:1081 mode=sockmap" ||
+		fail "proxied line not used"
+	echo "192.0.2.2:1003 nonsense" >"$TEST_TMP/bad.conf"
+	nsx fwd "$SFW" -c "$TEST_TMP/bad.conf" 2>"$TEST_TMP/bad.err" && fail "bad config accepted"
+	log "bad config: $(cat "$TEST_TMP/bad.err")"
+	grep -q "bad.conf:1" "$TEST_TMP/bad.err" || fail "error does not name the line"
+}
+
+# SIGTERM: stop accepting, let running flows finish; past the deadline,
+# reset what is left.
+test_sigterm_drains_flows() {
+	sfw_topology
+	sfw_load_maps
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --drain-timeout 20000
+	local want
+	want=$("$PEER" -G $((32 << 20)) -s 9 | sha256sum | cut -d' ' -f1)
+	# the server reads nothing for 1.5 s, so the flow is still going at SIGTERM
+	sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5001 -W 1500 -o - 2>/dev/null |
+		sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g $((32 << 20)) -s 9
+	sleep 0.5
+	kill -TERM "$SFW_PID"
+	wait_log "stopping: 1 flows"
+	nsx cli "$PEER" -c 192.0.2.2:1000 -g 10 2>/dev/null && fail "new connection accepted while stopping"
+	wait_for 20 test -s "$TEST_TMP/srv.sha" || fail "flow did not finish"
+	check_eq "$(cat "$TEST_TMP/srv.sha")" "$want" "sha256 of the flow running at SIGTERM"
+	wait_for 5 sh -c "! kill -0 $SFW_PID 2>/dev/null" || fail "sockfwd still running"
+	wait_log "counters accepted=1 active=0 closed=1"
+
+	# An idle flow outlives the deadline: it is reset.
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --drain-timeout 500
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
+	sleep 0.3
+	kill -TERM "$SFW_PID"
+	wait_log "close=shutdown deadline"
+	wait_for 5 sh -c "! kill -0 $SFW_PID 2>/dev/null" || fail "sockfwd still running after the deadline"
+	check_no_close_wait
+}
+
+# sockfwd-load: idempotent load, status, unload; pins only where told.
+test_load_script() {
+	local dir=/sys/fs/bpf/sockfwd-test-$TEST_ID id1 id2
+	on_exit "'$ROOT/scripts/sockfwd-load' unload -d '$dir'; rm -rf '$dir'"
+	"$ROOT/scripts/sockfwd-load" load -d "$dir" || fail "first load failed"
+	id1=$(bpftool prog show pinned "$dir/sockfwd_verdict" | sed -n 's/^\([0-9]*\):.*/\1/p')
+	SOCKFWD_PIN_DIR=$dir "$ROOT/scripts/sockfwd-load" || fail "second load failed"
+	id2=$(bpftool prog show pinned "$dir/sockfwd_verdict" | sed -n 's/^\([0-9]*\):.*/\1/p')
+	check_eq "$id2" "$id1" "program id after loading twice"
+	"$ROOT/scripts/sockfwd-load" status -d "$dir" >"$TEST_TMP/status" || fail "status failed"
+	grep -q "sockhash  name sockfwd_peers" "$TEST_TMP/status" || fail "status lacks the sockhash"
+	SOCKFWD_OBJ=/nonexistent "$ROOT/scripts/sockfwd-load" load -d "$dir.x" 2>/dev/null &&
+		fail "loaded a missing object"
+	"$ROOT/scripts/sockfwd-load" load -d /tmp/sockfwd-pins 2>/dev/null && fail "pinned outside bpffs"
+	"$ROOT/scripts/sockfwd-load" unload -d "$dir" || fail "unload failed"
+	[ ! -e "$dir" ] || fail "$dir still there after unload"
+	"$ROOT/scripts/sockfwd-load" unload -d "$dir" >/dev/null || fail "second unload failed"
+	shellcheck -S warning "$ROOT/scripts/sockfwd-load" || fail "shellcheck"
+}
+
+# Least privilege: with the pins group-writable (sockfwd-load -g), the
+# helper runs as an ordinary user with no capability at all; without
+# access it falls back to splice.  --user drops root after binding a port
+# below 1024.
+test_least_privilege() {
+	sfw_topology
+	PIN=/sys/fs/bpf/sockfwd-test-$TEST_ID
+	"$ROOT/scripts/sockfwd-load" load -d "$PIN" -g nogroup >/dev/null || fail "load -g failed"
+	on_exit "'$ROOT/scripts/sockfwd-load' unload -d '$PIN'"
+	SFW_LOG=$TEST_TMP/sockfwd.log
+	sfw_bg fwd setpriv --reuid nobody --regid nogroup --clear-groups --inh-caps=-all \
+		--bounding-set=-all "$SFW" --maps "$PIN" -l 192.0.2.2:2000 -t 203.0.113.2:5001 2>>"$SFW_LOG"
+	SFW_PID=$BG_PID
+	wait_log "ready: auto mode, maps $PIN"
+	check_eq "$(awk '/^CapEff/ {print $2}' "/proc/$SFW_PID/status")" 0000000000000000 \
+		"effective capabilities of the helper"
+	SRV_OPTS="-r 100000" sha_transfer 192.0.2.2:2000 100000 100000 -H
+	wait_log "mode=sockmap up=100000 down=100000"
+	sfw_stop
+
+	chmod 0700 "$PIN"
+	sfw_bg fwd setpriv --reuid nobody --regid nogroup --clear-groups --inh-caps=-all \
+		"$SFW" --maps "$PIN" -l 192.0.2.2:2001 -t 203.0.113.2:5001 2>>"$SFW_LOG"
+	SFW_PID=$BG_PID
+	wait_log "sockmap unavailable (Permission denied)"
+	SRV_OPTS="-r 100000" sha_transfer 192.0.2.2:2001 100000 100000 -H
+	wait_log "listen=192.0.2.2:2001 .*mode=splice"
+	sfw_stop
+	chmod 0750 "$PIN"
+
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --user nobody
+	check_eq "$(awk '/^Uid/ {print $2 $3}' "/proc/$SFW_PID/status")" 6553465534 "uid after --user"
+	SRV_OPTS="-r 100000" sha_transfer 192.0.2.2:1000 100000 100000 -H
+	wait_log "listen=192.0.2.2:1000 .*mode=sockmap"
+}
