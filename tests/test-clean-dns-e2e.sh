@@ -36,18 +36,36 @@ counter() {
 	"$CLEAN_DNS" status | awk -v name="$1" '$1 == name { value = $2 } END { print value + 0 }'
 }
 
+# expect GOT WANT WHAT: check_eq, with a message that says which side of
+# the race went wrong, and clean-dns's counters when it is attached
+# (E2E_ATTACHED names where).
+E2E_ATTACHED=
+expect() {
+	if [ "$1" != "$2" ]; then
+		[ -z "$E2E_ATTACHED" ] &&
+			fail "$3: got '$1', want '$2' (without clean-dns the forgery must win the race)"
+		"$CLEAN_DNS" status >&2
+		case $1 in
+		*"$FORGED4"* | *"$FORGED6"*)
+			fail "$3: clean-dns ($E2E_ATTACHED) let a forgery through: got '$1', want '$2'" ;;
+		esac
+		fail "$3: clean-dns ($E2E_ATTACHED): got '$1', want '$2' (genuine answer dropped?)"
+	fi
+	log "ok: $3 = '$1'"
+}
+
 # e2e_queries TRANSPORT WANT4 WANT6: dig A, dig AAAA and getent ahosts via
 # the resolver's IPv4 or IPv6 address (TRANSPORT 4 or 6), every name new.
 e2e_queries() {
 	local transport=$1 want4=$2 want6=$3 server=$RESOLVER4 got
 	[ "$transport" = 6 ] && server=$RESOLVER6
 	got=$(dns_answers client "$server" "$(dns_unique_name)" A)
-	check_eq "$got" "$want4" "dig A via IPv$transport"
+	expect "$got" "$want4" "dig A via IPv$transport"
 	got=$(dns_answers client "$server" "$(dns_unique_name)" AAAA)
-	check_eq "$got" "$want6" "dig AAAA via IPv$transport"
+	expect "$got" "$want6" "dig AAAA via IPv$transport"
 	dns_client_resolv_conf "$server"
 	got=$(dns_getent_addresses "$(dns_unique_name)" | tr '\n' ' ')
-	check_eq "$got" "$(printf '%s\n' "$want4" "$want6" | sort -u | tr '\n' ' ')" \
+	expect "$got" "$(printf '%s\n' "$want4" "$want6" | sort -u | tr '\n' ' ')" \
 		"getent ahosts via IPv$transport"
 }
 
@@ -77,6 +95,7 @@ e2e_round() {
 	sleep 0.4
 
 	nsx client "$CLEAN_DNS" attach "$iface" "$mode" || fail "clean-dns attach $iface $mode"
+	E2E_ATTACHED="$mode on $iface"
 	mark=$(wc -l <"$TEST_TMP/inject.log")
 	log "styles $styles, with clean-dns ($mode on $iface): the genuine answer must win"
 	for transport in "$@"; do
@@ -104,6 +123,7 @@ e2e_round() {
 	check_eq "$(counter pass_clean)" "$queries" "pass_clean (one genuine answer per query)"
 	check_eq "$(counter inspected)" "$((sent + queries))" "inspected"
 	nsx client "$CLEAN_DNS" detach "$iface" >/dev/null || fail "clean-dns detach $iface"
+	E2E_ATTACHED=
 }
 
 style_of_counter() {
