@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 	}
 	/* Skip the sender's qdisc: the receiver is what is measured. */
 	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
-		fprintf(stderr, "frame-blast: PACKET_QDISC_BYPASS: %s (continuing)\n", strerror(errno));
+		fprintf(stderr, "frame-blast: PACKET_QDISC_BYPASS: %s (continuing)\n",
+			strerror(errno));
 
 	iov.iov_base = frame;
 	iov.iov_len = frame_len;

@@ -88,10 +88,12 @@ BG_PID=
 bg() {
 	local ns=$1
 	shift
+	# Not through the nsx function: backgrounding a function forks a
+	# subshell, and $! would be its PID rather than the command's.
 	if [ "$ns" = - ]; then
 		"$@" &
 	else
-		nsx "$ns" "$@" &
+		nsenter --net="$(ns_path "$ns")" -- "$@" &
 	fi
 	BG_PID=$!
 	_lib_pids+=("$BG_PID")

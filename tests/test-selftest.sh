@@ -10,4 +10,6 @@ test_lib_namespaces_and_cleanup() {
 	wait_for 5 nsx a ping -c1 -W1 192.0.2.2 || fail "no ping across the veth"
 	bg b sleep 60
 	kill -0 "$BG_PID" || fail "background process not running"
+	# BG_PID must be the command itself, or cleanup would leave it running.
+	check_eq "$(cat /proc/"$BG_PID"/comm)" sleep "process behind BG_PID"
 }
