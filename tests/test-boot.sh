@@ -298,48 +298,68 @@ test_ifupdown_hooks_attach_detach() {
 	true
 }
 
-# unit_exec UNIT KEY INSTANCE ENVFILE: run the unit's KEY= lines (ExecStart,
-# ExecStop, ...) in namespace a the way systemd would, near enough for our
-# units: %i and %I become INSTANCE; Environment= and then ENVFILE (standing
-# in for EnvironmentFile=) set variables, and a bare $VAR word is split or,
-# when empty, dropped; the command runs under the unit's
+# Running a unit's command lines the way systemd would, near enough for our
+# units: %i and %I become the instance; Environment= and then ENVFILE
+# (standing in for EnvironmentFile=) set variables, and a bare $VAR word is
+# split or, when empty, dropped; commands run under the unit's
 # CapabilityBoundingSet with no_new_privs, unless prefixed "+"; "-" ignores
-# its failure.
+# a failure.
+
+# unit_bset UNIT: its CapabilityBoundingSet= in setpriv's --bounding-set form.
+unit_bset() {
+	local c bset=-all
+	for c in $(sed -n 's/^CapabilityBoundingSet=//p' "$1"); do
+		c=${c#CAP_}
+		bset="$bset,+${c,,}"
+	done
+	echo "$bset"
+}
+
+# unit_env UNIT ENVFILE: export the unit's Environment= values, then ENVFILE's.
+unit_env() {
+	local line
+	while IFS= read -r line; do
+		export "${line?}"
+	done < <(sed -n 's/^Environment=//p' "$1")
+	set -a
+	# shellcheck source=/dev/null
+	. "$2"
+	set +a
+}
+
+# unit_parse LINE INSTANCE: LINE's command in UNIT_ARGV, its prefixes in
+# UNIT_FULL ("+") and UNIT_IGNORE ("-").
+unit_parse() {
+	local line=$1
+	line=${line//%I/$2}
+	line=${line//%i/$2}
+	UNIT_FULL='' UNIT_IGNORE=''
+	while :; do
+		case $line in
+		-*) UNIT_IGNORE=1 line=${line#-} ;;
+		+*) UNIT_FULL=1 line=${line#+} ;;
+		[@!:]*) fail "unit_parse: prefix ${line:0:1} not emulated" ;;
+		*) break ;;
+		esac
+	done
+	eval "UNIT_ARGV=($line)"
+}
+
+# unit_exec UNIT KEY INSTANCE ENVFILE: run the unit's KEY= lines in namespace a.
 unit_exec() {
 	local unit=$1 key=$2 inst=$3 envfile=$4
 	(
-		local line bset=-all c full ignore argv
-		for c in $(sed -n 's/^CapabilityBoundingSet=//p' "$unit"); do
-			c=${c#CAP_}
-			bset="$bset,+${c,,}"
-		done
+		local line bset
+		bset=$(unit_bset "$unit")
+		unit_env "$unit" "$envfile"
 		while IFS= read -r line; do
-			export "${line?}"
-		done < <(sed -n 's/^Environment=//p' "$unit")
-		set -a
-		# shellcheck source=/dev/null
-		. "$envfile"
-		set +a
-		while IFS= read -r line; do
-			line=${line//%I/$inst}
-			line=${line//%i/$inst}
-			full=''
-			ignore=''
-			while :; do
-				case $line in
-				-*) ignore=1 line=${line#-} ;;
-				+*) full=1 line=${line#+} ;;
-				[@!:]*) fail "unit_exec: prefix ${line:0:1} not emulated" ;;
-				*) break ;;
-				esac
-			done
-			eval "argv=($line)"
-			log "$key: ${argv[*]}${full:+ (full privileges)}"
-			if [ -n "$full" ]; then
-				nsx a "${argv[@]}"
+			unit_parse "$line" "$inst"
+			log "$key: ${UNIT_ARGV[*]}${UNIT_FULL:+ (full privileges)}"
+			if [ -n "$UNIT_FULL" ]; then
+				nsx a "${UNIT_ARGV[@]}"
 			else
-				nsx a setpriv --no-new-privs --bounding-set="$bset" -- "${argv[@]}"
-			fi || [ -n "$ignore" ] || fail "$key failed: ${argv[*]}"
+				nsx a setpriv --no-new-privs --bounding-set="$bset" -- "${UNIT_ARGV[@]}"
+			fi || [ -n "$UNIT_IGNORE" ] || fail "$key failed: ${UNIT_ARGV[*]}"
 		done < <(sed -n "s/^$key=//p" "$unit")
 	) || exit 1
 }
@@ -378,6 +398,69 @@ test_systemd_unit_commands_run() {
 	done
 	# "-": ExecStop on an interface with nothing attached does not fail the stop.
 	unit_exec "$unit" ExecStop va "$env"
+}
+
+test_systemd_sockfwd_commands_run() {
+	local f
+	for f in scripts/sockfwd-load build/sockfwd build/sockfwd.o; do
+		[ -e "$f" ] || skip "$f not there yet"
+	done
+	need setpriv socat bpftool
+	ns_add a
+	# Units whose commands are the tree's programs, with their own /etc.
+	local sbin=$TEST_TMP/sbin etc=$TEST_TMP/etc unit envfile=$TEST_TMP/env
+	mkdir -p "$sbin" "$etc"
+	ln -s "$ROOT/build/sockfwd" "$sbin/sockfwd"
+	ln -s "$ROOT/scripts/sockfwd-load" "$sbin/sockfwd-load"
+	make -s --no-print-directory install-boot DESTDIR="$TEST_TMP/root" PREFIX=/usr \
+		SBINDIR="$sbin" SYSCONFDIR="$etc" >"$TEST_TMP/make.log" 2>&1 ||
+		{ cat "$TEST_TMP/make.log"; fail "make install-boot failed"; }
+	unit=$TEST_TMP/root/usr/lib/systemd/system/sockfwd.service
+	grep -q "^ConditionPathExists=$etc/sockfwd.conf$" "$unit" || fail "unit not generated with SYSCONFDIR"
+	# A pin directory of our own (what an Environment= drop-in would set).
+	local pins=/sys/fs/bpf/sockfwd-$TEST_ID
+	printf 'SOCKFWD_PIN_DIR=%s\nSOCKFWD_OBJ=%s\n' "$pins" "$ROOT/build/sockfwd.o" >"$envfile"
+	on_exit "SOCKFWD_PIN_DIR=$pins $ROOT/scripts/sockfwd-load unload"
+	printf '# test\n127.0.0.1:8080 127.0.0.1:9090\n' >"$etc/sockfwd.conf"
+
+	unit_exec "$unit" ExecStartPre - "$envfile"
+	[ -e "$pins/sockfwd_peers" ] || fail "ExecStartPre did not pin the maps in $pins"
+	log "ok: ExecStartPre loaded and pinned sockfwd under the unit's capabilities"
+
+	# ExecStart, in the background as systemd would keep it.
+	local sockfwd_pid
+	unit_parse "$(sed -n 's/^ExecStart=//p' "$unit")" -
+	(
+		unit_env "$unit" "$envfile"
+		exec nsenter --net="$(ns_path a)" -- \
+			setpriv --no-new-privs --bounding-set="$(unit_bset "$unit")" -- "${UNIT_ARGV[@]}"
+	) >"$TEST_TMP/sockfwd.log" 2>&1 &
+	sockfwd_pid=$!
+	_lib_pids+=("$sockfwd_pid")
+	wait_for 5 grep -q 'ready' "$TEST_TMP/sockfwd.log" ||
+		{ cat "$TEST_TMP/sockfwd.log"; fail "sockfwd did not start"; }
+	grep -q "maps $pins" "$TEST_TMP/sockfwd.log" ||
+		{ cat "$TEST_TMP/sockfwd.log"; fail "sockfwd is not using the pinned maps"; }
+	log "ok: $(grep ready "$TEST_TMP/sockfwd.log")"
+
+	bg a socat TCP-LISTEN:9090,bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo hello-through-sockfwd'
+	wait_for 5 nsx a bash -c 'exec 3<>/dev/tcp/127.0.0.1/9090' || fail "target did not listen"
+	check_eq "$(nsx a timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080 && cat <&3')" \
+		"hello-through-sockfwd" "reply through sockfwd"
+	# The flow went through the sockmap, not a fallback.
+	kill -USR1 "$sockfwd_pid"
+	wait_for 5 grep -q 'counters' "$TEST_TMP/sockfwd.log" || fail "no counters after SIGUSR1"
+	grep 'counters' "$TEST_TMP/sockfwd.log" | grep -q ' sockmap=1 ' ||
+		fail "flow not in sockmap mode: $(grep counters "$TEST_TMP/sockfwd.log")"
+	log "ok: the flow used the sockmap"
+
+	# SIGTERM, systemd's stop: sockfwd exits 0, then ExecStopPost unloads.
+	kill -TERM "$sockfwd_pid"
+	wait "$sockfwd_pid"
+	check_eq "$?" 0 "sockfwd's exit status after SIGTERM"
+	unit_exec "$unit" ExecStopPost - "$envfile"
+	[ -e "$pins" ] && fail "ExecStopPost left $pins"
+	log "ok: ExecStopPost removed the pins"
 }
 
 # --- OpenWrt: the procd init script and hotplug hook under stubs ---
