@@ -17,8 +17,11 @@ test_vector_table() {
 # The compiled-in defaults that `clean-dns resolver list` shows are what the
 # object really protects, rule for rule.
 test_script_defaults_match_object() {
-	local listed probed
-	listed=$(sed -n '/^DEFAULT_RESOLVERS="/,/^"/p' "$CLEAN_DNS" | grep '=' | grep -v '^DEFAULT' |
+	local listed probed dir=/sys/fs/bpf/cdns-test-$TEST_ID
+	mkdir -p "$dir"
+	on_exit "rm -rf $dir"
+	# An empty pin directory: only the compiled-in defaults are listed.
+	listed=$(CLEAN_DNS_PIN_DIR=$dir "$CLEAN_DNS" resolver list | awk '$2 == "default" { print $1 "=" $3 }' |
 		sed 's|/[0-9]*=|=|')
 	[ "$(echo "$listed" | wc -l)" -ge 8 ] || fail "could not read the script's defaults"
 	# shellcheck disable=SC2046
@@ -139,8 +142,10 @@ test_resolver_prefixes() {
 	"$CLEAN_DNS" resolver list >"$TEST_TMP/list"
 	cat "$TEST_TMP/list"
 	grep -q '^198.51.100.0/24 *map *ipid-zero,df$' "$TEST_TMP/list" || fail "v4 prefix with host bits cleared"
-	grep -q '^2001:db8:0:53::/64 *map *aa-single,name-uncompressed$' "$TEST_TMP/list" || fail "v6 /64 with default rules"
-	grep -q '^2001:db8::9/128 *map *ipid-zero,df,aa-single,name-uncompressed$' "$TEST_TMP/list" || fail "v6 host, all rules"
+	grep -q '^2001:db8:0:53::/64 *map *aa-single,name-uncompressed,bogus-addr,edns-echo,hop-count$' "$TEST_TMP/list" ||
+		fail "v6 /64 with default rules"
+	grep -q '^2001:db8::9/128 *map *ipid-zero,df,aa-single,name-uncompressed,bogus-addr,edns-echo,hop-count,flow-label$' \
+		"$TEST_TMP/list" || fail "v6 host, all rules"
 	grep -q '^8.8.8.8/32 *map *none$' "$TEST_TMP/list" || fail "default overridden"
 	grep -q '^8.8.8.8/32 *default' "$TEST_TMP/list" && fail "overridden default still listed as default"
 	"$CLEAN_DNS" resolver del 198.51.100.0/24 >/dev/null || fail "del v4"

@@ -3,14 +3,24 @@
  * then the per-resolver rules.  It returns the counter that describes the
  * packet; counters from COUNT_FIRST_DROP on mean "drop".
  *
- * This file compiles both into the BPF programs and into host binaries (the
+  * This file compiles both into the BPF programs and into host binaries (the
  * vector tests and the fuzzer), so it reads memory only through pointers it
- * has checked against data_end and uses no helper but resolver_rules(),
- * which the includer defines before including it:
+ * has checked against data_end, and reaches state only through functions
+ * the includer defines before including it:
  *
- *   static __always_inline __u32 resolver_rules(const struct resolver_key *src);
- *
- * It must return the rule bits for a source address (0: not protected).
+ *   __u32 resolver_rules(const struct addr_key *src);
+ *	rule bits for a source address (0: not protected)
+ *   int address_is_bogus(const struct addr_key *answer);
+ *	the answer's address is a known forged one
+ *   int query_had_edns(const struct query_key *key);
+ *   void query_answered(const struct query_key *key);
+ *	an EDNS query recorded on egress; forget it once answered
+ *   int hop_count_expected(const struct addr_key *src);
+ *	the TTL learned for the resolver, or -1 when unknown or expired
+ *   __u32 hop_count_tolerance(void);
+ *   void hop_count_learn(const struct addr_key *src, __u32 ttl);
+ *	record a TTL seen on the resolver's TCP segments
+
  *
  * Nothing is dropped unless it was parsed whole and matched a rule chosen
  * for its resolver: anything not understood is passed.
@@ -76,10 +86,13 @@ struct pppoe_session {
 };
 
 struct packet_facts {
-	struct resolver_key src; /* source address as an LPM key, /128 */
+	struct addr_key src; /* source address as an LPM key, /128 */
+	struct addr_key dst;
 	const __u8 *ip_end; /* end of the datagram per its IP header */
+	__u32 flow_label; /* IPv6 */
 	__u16 ipv4_id;
 	__u16 ipv4_frag_off; /* flags and offset, host order */
+	__u8 ttl; /* IPv4 TTL or IPv6 hop limit */
 	__u8 is_ipv4;
 	__u8 is_fragment;
 };
@@ -171,10 +184,15 @@ static __always_inline int parse_ipv4(struct hdr_cursor *nh, const __u8 *data_en
 	pkt->ipv4_id = bpf_ntohs(iph->id);
 	pkt->ipv4_frag_off = bpf_ntohs(iph->frag_off);
 	pkt->is_fragment = (pkt->ipv4_frag_off & IPV4_MF_OFFSET) != 0;
+	pkt->ttl = iph->ttl;
 	pkt->src.prefixlen = 128;
 	pkt->src.addr[10] = 0xff;
 	pkt->src.addr[11] = 0xff;
 	__builtin_memcpy(&pkt->src.addr[12], &iph->saddr, 4);
+	pkt->dst.prefixlen = 128;
+	pkt->dst.addr[10] = 0xff;
+	pkt->dst.addr[11] = 0xff;
+	__builtin_memcpy(&pkt->dst.addr[12], &iph->daddr, 4);
 
 	nh->pos += hdr_len;
 	return iph->protocol;
@@ -200,8 +218,13 @@ static __always_inline int parse_ipv6(struct hdr_cursor *nh, const __u8 *data_en
 		return -1;
 
 	pkt->ip_end = (const __u8 *)(ip6h + 1) + payload_len;
+	pkt->ttl = ip6h->hop_limit;
+	pkt->flow_label = (__u32)(nh->pos[1] & 0x0f) << 16 | (__u32)nh->pos[2] << 8 | nh->pos[3];
 	pkt->src.prefixlen = 128;
 	__builtin_memcpy(pkt->src.addr, &ip6h->saddr, 16);
+	pkt->dst.prefixlen = 128;
+	__builtin_memcpy(pkt->dst.addr, &ip6h->daddr, 16);
+
 	next = ip6h->nexthdr;
 	nh->pos = (const __u8 *)(ip6h + 1);
 
@@ -238,18 +261,15 @@ static __always_inline int parse_ipv6(struct hdr_cursor *nh, const __u8 *data_en
 
 /* A response with one answer, no authority records and nothing or a bare
  * OPT record after it ends with that answer, so the answer can be found from
- * the tail without walking the question name.  Returns 1 when it is an A or
- * AAAA record whose owner name is the question name written out in full
- * (ending in a root label) where servers write the pointer 0xc00c.
- * Observed on injected answers by older injectors ("The Great DNS Wall of
- * China", 2014 three-injectors study); genuine servers compress.
+ * the tail without walking the question name.  Returns the offset of the
+ * answer's TYPE field when it is an A or AAAA record, else 0.
  */
-static __always_inline int answer_name_written_out(const __u8 *dns, __u32 dns_len,
-						   const __u8 *data_end, __u16 ns_count,
-						   __u16 ar_count)
+static __always_inline __u32 locate_single_answer(const __u8 *dns, __u32 dns_len,
+						  const __u8 *data_end, __u16 ns_count,
+						  __u16 ar_count)
 {
-	const __u8 *opt, *rr, *qname_last, *name_last;
-	__u32 rr_end = dns_len, type_off, qname_len;
+	const __u8 *opt, *rr;
+	__u32 rr_end = dns_len;
 
 	if (ns_count != 0 || ar_count > 1 || dns_len > DNS_TAIL_MAX)
 		return 0;
@@ -273,14 +293,24 @@ static __always_inline int answer_name_written_out(const __u8 *dns, __u32 dns_le
 	rr = dns + (rr_end - 26);
 	if (rr + 26 > data_end)
 		return 0;
-	if (load_be16(rr) == DNS_TYPE_AAAA && load_be16(rr + 8) == 16) {
-		type_off = rr_end - 26;
-	} else {
-		rr += 12;
-		if (load_be16(rr) != DNS_TYPE_A || load_be16(rr + 8) != 4)
-			return 0;
-		type_off = rr_end - 14;
-	}
+	if (load_be16(rr) == DNS_TYPE_AAAA && load_be16(rr + 8) == 16)
+		return rr_end - 26;
+	rr += 12;
+	if (load_be16(rr) == DNS_TYPE_A && load_be16(rr + 8) == 4)
+		return rr_end - 14;
+	return 0;
+}
+
+/* Returns 1 when the located answer's owner name is the question name
+ * written out in full (ending in a root label) where servers write the
+ * pointer 0xc00c.  Observed on injected answers by older injectors (2014
+ * three-injectors study); genuine servers compress.
+ */
+static __always_inline int answer_name_written_out(const __u8 *dns, const __u8 *data_end,
+						   __u32 type_off)
+{
+	const __u8 *qname_last, *name_last;
+	__u32 qname_len;
 
 	/* Written out, the owner name repeats the question name: header,
 	 * QNAME, QTYPE, QCLASS, then QNAME again.
@@ -303,10 +333,55 @@ static __always_inline int answer_name_written_out(const __u8 *dns, __u32 dns_le
 	return name_last[0] == 0;
 }
 
+/* The located answer's address as a key for the known-forged map. */
+static __always_inline int answer_address(const __u8 *dns, const __u8 *data_end, __u32 type_off,
+					  struct addr_key *answer)
+{
+	const __u8 *type, *rdata;
+
+	if (type_off > DNS_TAIL_MAX)
+		return 0;
+	type = dns + type_off;
+	rdata = type + 10;
+	if (rdata + 4 > data_end)
+		return 0;
+	answer->prefixlen = 128;
+	if (load_be16(type) == DNS_TYPE_AAAA) {
+		if (rdata + 16 > data_end)
+			return 0;
+		__builtin_memcpy(answer->addr, rdata, 16);
+		return 1;
+	}
+	__builtin_memset(answer->addr, 0, 10);
+	answer->addr[10] = 0xff;
+	answer->addr[11] = 0xff;
+	__builtin_memcpy(&answer->addr[12], rdata, 4);
+	return 1;
+}
+
+/* A resolver's TCP segments show the TTL its genuine packets arrive with:
+ * the injector forges UDP answers only.  `clean-dns learn` sends one TCP
+ * query per resolver; any other TCP/53 traffic refreshes the profile too.
+ */
+static __always_inline int learn_from_tcp(const struct hdr_cursor *nh, const __u8 *data_end,
+					  const struct packet_facts *pkt)
+{
+	if (nh->pos + 2 > data_end || load_be16(nh->pos) != DNS_PORT)
+		return COUNT_NONE;
+	if (!(resolver_rules(&pkt->src) & RULE_HOP_COUNT))
+		return COUNT_NONE;
+	hop_count_learn(&pkt->src, pkt->ttl);
+	return COUNT_hop_count_learned;
+}
+
 static __always_inline int classify_response(const __u8 *dns, __u32 dns_len, const __u8 *data_end,
-					     const struct packet_facts *pkt, __u32 rules)
+					     const struct packet_facts *pkt,
+					     const struct query_key *query, __u32 rules)
 {
 	__u16 flags, qd_count, an_count, ns_count, ar_count;
+	struct addr_key answer;
+	__u32 type_off;
+	int expected_ttl, tolerance;
 
 	if (dns_len < DNS_HDR_LEN || dns + DNS_HDR_LEN > data_end)
 		return COUNT_pass_malformed;
@@ -346,9 +421,39 @@ static __always_inline int classify_response(const __u8 *dns, __u32 dns_len, con
 	if ((rules & RULE_AA_SINGLE) && (flags & DNS_FLAG_AA) && (flags & DNS_FLAG_RD) &&
 	    ns_count == 0)
 		return COUNT_drop_aa_single;
-	if ((rules & RULE_NAME_UNCOMPRESSED) &&
-	    answer_name_written_out(dns, dns_len, data_end, ns_count, ar_count))
+	type_off = locate_single_answer(dns, dns_len, data_end, ns_count, ar_count);
+	if ((rules & RULE_NAME_UNCOMPRESSED) && type_off &&
+	    answer_name_written_out(dns, data_end, type_off))
 		return COUNT_drop_name_uncompressed;
+
+	/* Today's injector (Wallbleed, NDSS 2025; net4people reports, 2025)
+	 * copies the genuine flags and compresses; what gives it away needs
+	 * state.  Its addresses come from small pools: known ones are listed
+	 * in cdns_bogus.
+	 */
+	if ((rules & RULE_BOGUS_ADDR) && type_off &&
+	    answer_address(dns, data_end, type_off, &answer) && address_is_bogus(&answer))
+		return COUNT_drop_bogus_addr;
+	/* It does not echo the query's OPT record, where a public resolver
+	 * answers every EDNS query with OPT.
+	 */
+	if ((rules & RULE_EDNS_ECHO) && ar_count == 0 && query_had_edns(query))
+		return COUNT_drop_edns_echo;
+	/* It sits fewer hops away than the resolver, so its packets arrive
+	 * with another TTL than the resolver's TCP segments do.
+	 */
+	if (rules & RULE_HOP_COUNT) {
+		expected_ttl = hop_count_expected(&pkt->src);
+		tolerance = (int)hop_count_tolerance();
+		if (expected_ttl >= 0 &&
+		    (pkt->ttl > expected_ttl + tolerance || pkt->ttl + tolerance < expected_ttl))
+			return COUNT_drop_hop_count;
+	}
+	/* Forged IPv6 answers carry flow label 0, where a Linux resolver
+	 * labels its flows (net.ipv6.auto_flowlabels).
+	 */
+	if ((rules & RULE_FLOW_LABEL) && !pkt->is_ipv4 && pkt->flow_label == 0)
+		return COUNT_drop_flow_label;
 	return COUNT_pass_clean;
 }
 
@@ -357,9 +462,11 @@ static __always_inline int classify_frame(const __u8 *data, const __u8 *data_end
 {
 	struct hdr_cursor nh = { .pos = data };
 	struct packet_facts pkt = {};
+	struct query_key query = {};
 	const struct udphdr *udph;
+	const __u8 *dns;
 	__u32 udp_len, rules;
-	int l3, l4;
+	int l3, l4, verdict;
 
 	l3 = first == FIRST_ETHERNET ? parse_link(&nh, data_end) : parse_l3_start(&nh, data_end);
 	if (l3 == ETH_P_IP)
@@ -368,6 +475,8 @@ static __always_inline int classify_frame(const __u8 *data, const __u8 *data_end
 		l4 = parse_ipv6(&nh, data_end, &pkt);
 	else
 		return COUNT_NONE;
+	if (l4 == IPPROTO_TCP && !pkt.is_fragment)
+		return learn_from_tcp(&nh, data_end, &pkt);
 	if (l4 != IPPROTO_UDP)
 		return COUNT_NONE;
 
@@ -391,9 +500,18 @@ static __always_inline int classify_frame(const __u8 *data, const __u8 *data_end
 	udp_len = bpf_ntohs(udph->len);
 	if (udp_len < sizeof(*udph) || nh.pos + udp_len > pkt.ip_end)
 		return COUNT_pass_malformed;
+	dns = (const __u8 *)(udph + 1);
+	if (dns + DNS_HDR_LEN > data_end)
+		return COUNT_pass_malformed;
 
-	return classify_response((const __u8 *)(udph + 1), udp_len - sizeof(*udph), data_end, &pkt,
-				 rules);
+	__builtin_memcpy(query.resolver, pkt.src.addr, 16);
+	query.client_port = udph->dest;
+	__builtin_memcpy(&query.txid, dns, 2);
+	verdict = classify_response(dns, udp_len - sizeof(*udph), data_end, &pkt, &query, rules);
+	/* The genuine answer got through: later forgeries no longer matter. */
+	if (verdict < COUNT_FIRST_DROP && (rules & RULE_EDNS_ECHO))
+		query_answered(&query);
+	return verdict;
 }
 
 #endif

@@ -5,9 +5,11 @@
  * (section "prog", which `ip link set dev X xdp obj F` picks by default, and
  * "l3" for devices without a link-layer header); with CLEAN_DNS_TC defined,
  * build/clean-dns-tc.o holds the same classifier for tc clsact ingress
- * ("classifier", tc's default section, and "classifier_l3").
+ * ("classifier", tc's default section, and "classifier_l3") and the egress
+ * programs that record EDNS queries ("egress", "egress_l3").
  * The maps are pinned by name, so iproute2 puts them in
- * /sys/fs/bpf/tc/globals and every program shares one configuration.
+ * /sys/fs/bpf/tc/globals and every program shares one configuration and
+ * one view of the queries in flight.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -24,19 +26,56 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct resolver_key);
+	__type(key, struct addr_key);
 	__type(value, struct resolver_policy);
 	__uint(max_entries, RESOLVERS_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cdns_resolvers SEC(".maps");
 
+/* Addresses injectors answer with; the value is unused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct addr_key);
+	__type(value, __u32);
+	__uint(max_entries, BOGUS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cdns_bogus SEC(".maps");
+
+/* LRU: when full, the oldest queries are forgotten and their answers are
+ * simply not checked by the EDNS rule; nothing is dropped for it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct query_key);
+	__type(value, struct query_state);
+	__uint(max_entries, QUERIES_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cdns_queries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct addr_key);
+	__type(value, struct hop_profile);
+	__uint(max_entries, HOPS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cdns_hops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct clean_dns_settings);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cdns_settings SEC(".maps");
+
 #include "default_resolvers.h"
 
 /* The map, when it has an entry, overrides the compiled-in defaults; an
  * entry with no rules unprotects a default resolver.
  */
-static __always_inline __u32 resolver_rules(const struct resolver_key *src)
+static __always_inline __u32 resolver_rules(const struct addr_key *src)
 {
 	const struct resolver_policy *policy = bpf_map_lookup_elem(&cdns_resolvers, src);
 
@@ -45,8 +84,74 @@ static __always_inline __u32 resolver_rules(const struct resolver_key *src)
 	return default_resolver_rules(src);
 }
 
-#include "classify.h"
+static __always_inline int address_is_bogus(const struct addr_key *answer)
+{
+	return bpf_map_lookup_elem(&cdns_bogus, answer) != NULL;
+}
 
+static __always_inline int query_had_edns(const struct query_key *key)
+{
+	return bpf_map_lookup_elem(&cdns_queries, key) != NULL;
+}
+
+static __always_inline void query_answered(const struct query_key *key)
+{
+	bpf_map_delete_elem(&cdns_queries, key);
+}
+
+static __always_inline void query_record(const struct query_key *key)
+{
+	struct query_state state = { .sent_ns = bpf_ktime_get_ns() };
+
+	bpf_map_update_elem(&cdns_queries, key, &state, BPF_ANY);
+}
+
+static __always_inline const struct clean_dns_settings *settings(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cdns_settings, &zero);
+}
+
+static __always_inline __u32 hop_count_tolerance(void)
+{
+	const struct clean_dns_settings *s = settings();
+
+	return s && (s->set_mask & SETTING_HOP_TOLERANCE) ? s->hop_tolerance :
+							    HOP_TOLERANCE_DEFAULT;
+}
+
+static __always_inline int hop_count_expected(const struct addr_key *src)
+{
+	const struct clean_dns_settings *s = settings();
+	const struct hop_profile *profile = bpf_map_lookup_elem(&cdns_hops, src);
+	__u64 max_age_ns = HOP_MAX_AGE_DEFAULT_SEC * 1000000000ULL;
+
+	if (!profile)
+		return -1;
+	if (s && (s->set_mask & SETTING_HOP_MAX_AGE))
+		max_age_ns = s->hop_max_age_sec * 1000000000ULL;
+	if (bpf_ktime_get_ns() - profile->learned_ns > max_age_ns)
+		return -1;
+	return (int)profile->ttl;
+}
+
+static __always_inline void hop_count_learn(const struct addr_key *src, __u32 ttl)
+{
+	const struct hop_profile *old = bpf_map_lookup_elem(&cdns_hops, src);
+	struct hop_profile profile = {
+		.learned_ns = bpf_ktime_get_ns(),
+		.ttl = ttl,
+		.segments = old ? old->segments + 1 : 1,
+	};
+
+	bpf_map_update_elem(&cdns_hops, src, &profile, BPF_ANY);
+}
+
+#include "classify.h"
+#include "record_query.h"
+
+/* Counts the packet under its reason; returns 1 when it is to be dropped. */
 static __always_inline int count_verdict(int reason)
 {
 	__u32 zero = 0;
@@ -56,10 +161,11 @@ static __always_inline int count_verdict(int reason)
 		return 0;
 	counters = bpf_map_lookup_elem(&cdns_counters, &zero);
 	if (counters) {
-		counters->inspected++;
+		if (reason < COUNT_FIRST_EVENT)
+			counters->inspected++;
 		((__u64 *)counters)[reason]++;
 	}
-	return reason >= COUNT_FIRST_DROP;
+	return reason >= COUNT_FIRST_DROP && reason < COUNT_FIRST_EVENT;
 }
 
 #ifndef CLEAN_DNS_TC
@@ -104,6 +210,28 @@ SEC("classifier_l3")
 int clean_dns_tc_l3(struct __sk_buff *skb)
 {
 	return tc_verdict(skb, FIRST_IP);
+}
+
+/* Egress never drops: it only remembers EDNS queries. */
+static __always_inline int tc_record(struct __sk_buff *skb, enum first_header first)
+{
+	const __u8 *data = (const void *)(long)skb->data;
+	const __u8 *data_end = (const void *)(long)skb->data_end;
+
+	count_verdict(record_query(data, data_end, first));
+	return TC_ACT_OK;
+}
+
+SEC("egress")
+int clean_dns_eg(struct __sk_buff *skb)
+{
+	return tc_record(skb, FIRST_ETHERNET);
+}
+
+SEC("egress_l3")
+int clean_dns_eg_l3(struct __sk_buff *skb)
+{
+	return tc_record(skb, FIRST_IP);
 }
 
 #endif

@@ -7,24 +7,32 @@
 
 #include <linux/types.h>
 
-/* Every UDP packet from port 53 (and every UDP fragment) is "inspected" and
- * then counted under exactly one pass_ or drop_ reason, so the reasons add
- * up to "inspected".  The X-macro keeps the enum (used as an index by the
- * program) and the struct (whose field names bpftool prints via BTF) in step.
+/* Every UDP packet from port 53 (and every UDP fragment from a protected
+ * resolver) is "inspected" and then counted under exactly one pass_ or drop_
+ * reason, so those add up to "inspected".  The counters after them count
+ * events of the stateful rules.  The X-macro keeps the enum (an index for
+ * the programs) and the struct (whose field names bpftool prints via BTF)
+ * in step.
  */
-#define CLEAN_DNS_COUNTERS(X) \
-	X(inspected)          \
-	X(pass_unprotected)   \
-	X(pass_fragment)      \
-	X(pass_malformed)     \
-	X(pass_not_response)  \
-	X(pass_no_answer)     \
-	X(pass_multi_answer)  \
-	X(pass_clean)         \
-	X(drop_ipid_zero)     \
-	X(drop_df)            \
-	X(drop_aa_single)     \
-	X(drop_name_uncompressed)
+#define CLEAN_DNS_COUNTERS(X)     \
+	X(inspected)              \
+	X(pass_unprotected)       \
+	X(pass_fragment)          \
+	X(pass_malformed)         \
+	X(pass_not_response)      \
+	X(pass_no_answer)         \
+	X(pass_multi_answer)      \
+	X(pass_clean)             \
+	X(drop_ipid_zero)         \
+	X(drop_df)                \
+	X(drop_aa_single)         \
+	X(drop_name_uncompressed) \
+	X(drop_bogus_addr)        \
+	X(drop_edns_echo)         \
+	X(drop_hop_count)         \
+	X(drop_flow_label)        \
+	X(queries_edns_recorded)  \
+	X(hop_count_learned)
 
 #define CLEAN_DNS_COUNTER_ENUM(name) COUNT_##name,
 enum clean_dns_counter { CLEAN_DNS_COUNTERS(CLEAN_DNS_COUNTER_ENUM) COUNT_MAX };
@@ -32,8 +40,10 @@ enum clean_dns_counter { CLEAN_DNS_COUNTERS(CLEAN_DNS_COUNTER_ENUM) COUNT_MAX };
 
 /* Not counted at all: not IP, not UDP, not from port 53 (the fast path). */
 #define COUNT_NONE COUNT_MAX
-/* Counters from this one on are verdicts to drop. */
+/* Counters from this one on are verdicts to drop... */
 #define COUNT_FIRST_DROP COUNT_drop_ipid_zero
+/* ...up to this one; the rest count events, not packets' verdicts. */
+#define COUNT_FIRST_EVENT COUNT_queries_edns_recorded
 
 #define CLEAN_DNS_COUNTER_FIELD(name) __u64 name;
 struct clean_dns_counters {
@@ -49,20 +59,26 @@ enum clean_dns_rule {
 	RULE_DF = 1 << 1, /* IPv4 DF set */
 	RULE_AA_SINGLE = 1 << 2, /* AA, RD, one answer, no authority */
 	RULE_NAME_UNCOMPRESSED = 1 << 3, /* answer owner name written out */
+	RULE_BOGUS_ADDR = 1 << 4, /* answer address in cdns_bogus */
+	RULE_EDNS_ECHO = 1 << 5, /* no OPT in the answer to an EDNS query */
+	RULE_HOP_COUNT = 1 << 6, /* TTL/hop limit unlike the resolver's TCP */
+	RULE_FLOW_LABEL = 1 << 7, /* IPv6 flow label 0 */
 };
 
-#define RULES_ALL (RULE_IPID_ZERO | RULE_DF | RULE_AA_SINGLE | RULE_NAME_UNCOMPRESSED)
-/* What a resolver gets when added without naming rules: the DNS-level
- * fingerprints, which no recursive resolver's genuine answers carry.  The
- * IP-level ones depend on the resolver's operating system.
+#define RULES_ALL 0xff
+/* The fingerprints no recursive resolver's genuine answers carry, whatever
+ * its operating system: what a resolver added without naming rules gets,
+ * and what the compiled-in resolvers get unless more is known of them.
  */
-#define RULES_DNS (RULE_AA_SINGLE | RULE_NAME_UNCOMPRESSED)
+#define RULES_RECURSIVE                                                               \
+	(RULE_AA_SINGLE | RULE_NAME_UNCOMPRESSED | RULE_BOGUS_ADDR | RULE_EDNS_ECHO | \
+	 RULE_HOP_COUNT)
 
-/* Key of the resolvers LPM trie.  IPv4 addresses are stored IPv4-mapped
- * (::ffff:a.b.c.d, prefix length + 96) so one map holds both families.
- * prefixlen is in host byte order, addr in network byte order.
+/* An address or prefix as an LPM trie key.  IPv4 addresses are stored
+ * IPv4-mapped (::ffff:a.b.c.d, prefix length + 96) so one map holds both
+ * families.  prefixlen is in host byte order, addr in network byte order.
  */
-struct resolver_key {
+struct addr_key {
 	__u32 prefixlen;
 	__u8 addr[16];
 };
@@ -74,6 +90,49 @@ struct resolver_policy {
 	__u32 rules;
 };
 
+/* A query that carried an EDNS OPT record, keyed by what its answer carries
+ * back.  Written by the egress program after SNAT and read by the ingress
+ * programs before de-NAT, so on a NAT router both see the same public
+ * address and port.
+ */
+struct query_key {
+	__u8 resolver[16]; /* IPv4-mapped for IPv4 */
+	__be16 client_port;
+	__be16 txid;
+};
+
+struct query_state {
+	__u64 sent_ns;
+};
+
+/* The TTL (IPv4) or hop limit (IPv6) a resolver's TCP segments arrive with. */
+struct hop_profile {
+	__u64 learned_ns;
+	__u32 ttl;
+	__u32 segments;
+};
+
+/* Tunables in the single-entry cdns_settings array.  A field counts only
+ * when its bit is in set_mask: the array starts zeroed, and 0 is a
+ * meaningful tolerance.
+ */
+enum clean_dns_setting {
+	SETTING_HOP_TOLERANCE = 1 << 0,
+	SETTING_HOP_MAX_AGE = 1 << 1,
+};
+
+struct clean_dns_settings {
+	__u32 set_mask;
+	__u32 hop_tolerance; /* hops a UDP answer may differ by (default 1) */
+	__u32 hop_max_age_sec; /* a learned profile expires (default 3600) */
+};
+
+#define HOP_TOLERANCE_DEFAULT 1
+#define HOP_MAX_AGE_DEFAULT_SEC 3600
+
 #define RESOLVERS_MAX 1024
+#define BOGUS_MAX 4096
+#define QUERIES_MAX 16384
+#define HOPS_MAX 1024
 
 #endif

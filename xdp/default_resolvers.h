@@ -22,7 +22,7 @@ static __always_inline __u32 default_rules_ipv4(__u32 addr)
 	 */
 	case 0x08080808: /* 8.8.8.8 */
 	case 0x08080404: /* 8.8.4.4 */
-		return RULES_ALL;
+		return RULE_IPID_ZERO | RULE_DF | RULES_RECURSIVE;
 	/* Cloudflare, Quad9, OpenDNS: their IP-level habits are not pinned
 	 * down, so only the DNS-level fingerprints apply by default.
 	 */
@@ -32,7 +32,7 @@ static __always_inline __u32 default_rules_ipv4(__u32 addr)
 	case 0x95707070: /* 149.112.112.112 */
 	case 0xd043dede: /* 208.67.222.222 */
 	case 0xd043dcdc: /* 208.67.220.220 */
-		return RULES_DNS;
+		return RULES_RECURSIVE;
 	}
 	return 0;
 }
@@ -43,14 +43,14 @@ static __always_inline __u32 default_rules_ipv6(__u32 w0, __u32 w1, __u32 w2, __
 	if (w2 != 0)
 		return 0;
 	if (w0 == 0x20014860 && w1 == 0x48600000 && (w3 == 0x8888 || w3 == 0x8844))
-		return RULES_DNS; /* 2001:4860:4860::8888, ::8844 (Google) */
+		return RULES_RECURSIVE; /* 2001:4860:4860::8888, ::8844 (Google) */
 	if (w0 == 0x26064700 && w1 == 0x47000000 && (w3 == 0x1111 || w3 == 0x1001))
-		return RULES_DNS; /* 2606:4700:4700::1111, ::1001 (Cloudflare) */
+		return RULES_RECURSIVE; /* 2606:4700:4700::1111, ::1001 (Cloudflare) */
 	if (w0 == 0x262000fe && w1 == 0 && (w3 == 0xfe || w3 == 0x9))
-		return RULES_DNS; /* 2620:fe::fe, 2620:fe::9 (Quad9) */
+		return RULES_RECURSIVE; /* 2620:fe::fe, 2620:fe::9 (Quad9) */
 	if (w0 == 0x26200119 &&
 	    ((w1 == 0x00350000 && w3 == 0x35) || (w1 == 0x00530000 && w3 == 0x53)))
-		return RULES_DNS; /* 2620:119:35::35, 2620:119:53::53 (OpenDNS) */
+		return RULES_RECURSIVE; /* 2620:119:35::35, 2620:119:53::53 (OpenDNS) */
 	return 0;
 }
 
@@ -59,7 +59,7 @@ static __always_inline __u32 load_be32(const __u8 *p)
 	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
 }
 
-static __always_inline __u32 default_resolver_rules(const struct resolver_key *src)
+static __always_inline __u32 default_resolver_rules(const struct addr_key *src)
 {
 	const __u8 *a = src->addr;
 

@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Runs the clean-dns packet vector table through BPF_PROG_TEST_RUN on the
  * built objects: every row a frame, the verdict it must get and the one
- * counter it must move.  The maps are left unpinned, so nothing a real
- * installation uses is touched.
+ * counter it must move; then stateful scenarios, where egress queries,
+ * TCP segments and configuration set up what later answers are judged by.
  *
  *   clean-dns-vectors [-v] BUILD_DIR             run the table
  *   clean-dns-vectors --probe BUILD_DIR ADDR...  print the rules each
  *                                                source address gets
  *   clean-dns-vectors --write-frames DIR         write sample frames
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <linux/bpf.h>
 #include <linux/pkt_cls.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include "clean_dns_common.h"
+#include "cdns-harness.h"
 #include "packet-builder.h"
 
 /* Rows start from defaults (V4, DNS_RESPONSE) and override some fields. */
@@ -29,14 +22,12 @@ static const char *const counter_names[] = {
 #undef NAME
 };
 
+/* One program under test, on the shared maps. */
 struct loaded_prog {
 	const char *label;
-	struct bpf_object *obj;
+	const struct cdns_objects *objects;
 	int prog_fd;
-	int counters_fd;
-	int resolvers_fd;
 	bool is_tc;
-	bool no_link;
 };
 
 struct vector {
@@ -86,10 +77,10 @@ static const uint8_t wild_rsf_org[] = { 0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00
 static const struct vector vectors[] = {
 	/* Fast path: not DNS answers at all. */
 	{ "UDP not from port 53", { V4(.sport = 5353, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
-	{ "TCP from port 53 with every fingerprint",
+	{ "TCP from port 53 with every fingerprint: only teaches the hop count",
 	  { V4(.ip_id = 0, .frag_off = 0x4000, .l4_proto = 6,
 	       .dns = DNS_RESPONSE(0x8580, .an = { ANSWER_A(.name_written_out = true) })) },
-	  false, COUNT_NONE },
+	  false, COUNT_hop_count_learned },
 	{ "ARP frame", { .ethertype = 0x0806 }, false, COUNT_NONE },
 	{ "IPv4 header length below 5 words",
 	  { V4(.ipv4_option_words = -1, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
@@ -228,123 +219,19 @@ static const struct vector l3_vectors[] = {
 };
 /* clang-format on */
 
-static int load_object(struct loaded_prog *lp, const char *path, const char *prog_name,
-		       enum bpf_prog_type type)
-{
-	struct bpf_program *prog, *target = NULL;
-	struct bpf_map *map;
-	int err;
-
-	lp->obj = bpf_object__open_file(path, NULL);
-	if (!lp->obj) {
-		err = -errno;
-		fprintf(stderr, "open %s: %s\n", path, strerror(errno));
-		return err;
-	}
-	/* Load only the program under test; keep maps private to this run. */
-	for (prog = bpf_object__next_program(lp->obj, NULL); prog;
-	     prog = bpf_object__next_program(lp->obj, prog)) {
-		bpf_program__set_type(prog, type);
-		bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), prog_name) == 0);
-		if (strcmp(bpf_program__name(prog), prog_name) == 0)
-			target = prog;
-	}
-	for (map = bpf_object__next_map(lp->obj, NULL); map;
-	     map = bpf_object__next_map(lp->obj, map))
-		bpf_map__set_pin_path(map, NULL);
-	if (!target) {
-		fprintf(stderr, "%s: no program %s\n", path, prog_name);
-		return -ENOENT;
-	}
-	err = bpf_object__load(lp->obj);
-	if (err) {
-		fprintf(stderr, "load %s %s: %s\n", path, prog_name, strerror(-err));
-		return err;
-	}
-	lp->prog_fd = bpf_program__fd(target);
-	lp->counters_fd = bpf_object__find_map_fd_by_name(lp->obj, "cdns_counters");
-	lp->resolvers_fd = bpf_object__find_map_fd_by_name(lp->obj, "cdns_resolvers");
-	if (lp->counters_fd < 0 || lp->resolvers_fd < 0) {
-		fprintf(stderr, "%s: maps cdns_counters/cdns_resolvers missing\n", path);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-static int add_resolver(int map_fd, const char *prefix, int len, uint32_t rules)
-{
-	struct resolver_key key = { 0 };
-	struct resolver_policy policy = { .rules = rules };
-
-	if (strchr(prefix, ':')) {
-		if (inet_pton(AF_INET6, prefix, key.addr) != 1)
-			return -EINVAL;
-		key.prefixlen = (uint32_t)len;
-	} else {
-		key.addr[10] = key.addr[11] = 0xff;
-		if (inet_pton(AF_INET, prefix, key.addr + 12) != 1)
-			return -EINVAL;
-		key.prefixlen = 96 + (uint32_t)len;
-	}
-	return bpf_map_update_elem(map_fd, &key, &policy, BPF_ANY) ? -errno : 0;
-}
-
 /* The same configuration the table's "map" rows expect. */
-static int configure(const struct loaded_prog *lp)
+static int configure(const struct cdns_maps *m)
 {
 	int err = 0;
 
-	err = err ?: add_resolver(lp->resolvers_fd, "198.51.100.53", 32, RULE_AA_SINGLE);
-	err = err ?: add_resolver(lp->resolvers_fd, "203.0.113.0", 24, RULE_IPID_ZERO);
-	err = err ?: add_resolver(lp->resolvers_fd, "8.8.4.4", 32, 0);
-	err = err ?: add_resolver(lp->resolvers_fd, "2001:db8:53::", 48, RULE_NAME_UNCOMPRESSED);
+	err = err ?: cdns_add_resolver(m, "198.51.100.53", 32, RULE_AA_SINGLE);
+	err = err ?: cdns_add_resolver(m, "203.0.113.0", 24, RULE_IPID_ZERO);
+	err = err ?: cdns_add_resolver(m, "8.8.4.4", 32, 0);
+	err = err ?: cdns_add_resolver(m, "2001:db8:53::", 48, RULE_NAME_UNCOMPRESSED);
+	err = err ?: cdns_add_resolver(m, "2001:db8:54::", 48, RULE_FLOW_LABEL | RULE_EDNS_ECHO);
 	if (err)
 		fprintf(stderr, "configure resolvers: %s\n", strerror(-err));
 	return err;
-}
-
-static int read_counters(const struct loaded_prog *lp, uint64_t sums[COUNT_MAX])
-{
-	int ncpus = libbpf_num_possible_cpus();
-	struct clean_dns_counters *per_cpu;
-	uint32_t zero = 0;
-	int cpu, i, err = 0;
-
-	if (ncpus <= 0)
-		return -EINVAL;
-	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
-	if (!per_cpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(lp->counters_fd, &zero, per_cpu)) {
-		err = -errno;
-		fprintf(stderr, "read counters: %s\n", strerror(errno));
-		goto out;
-	}
-	memset(sums, 0, sizeof(uint64_t) * COUNT_MAX);
-	for (cpu = 0; cpu < ncpus; cpu++)
-		for (i = 0; i < COUNT_MAX; i++)
-			sums[i] += ((uint64_t *)&per_cpu[cpu])[i];
-out:
-	free(per_cpu);
-	return err;
-}
-
-/* Runs one frame; returns the program's return value or a negative errno. */
-static int run_frame(const struct loaded_prog *lp, const struct frame *f)
-{
-	struct bpf_test_run_opts opts = {
-		.sz = sizeof(opts),
-		.data_in = f->bytes,
-		.data_size_in = (uint32_t)f->len,
-		.repeat = 1,
-	};
-	uint8_t out[FRAME_MAX + 256];
-
-	opts.data_out = out;
-	opts.data_size_out = sizeof(out);
-	if (bpf_prog_test_run_opts(lp->prog_fd, &opts))
-		return -errno;
-	return (int)opts.retval;
 }
 
 static int expected_retval(const struct loaded_prog *lp, bool drop)
@@ -375,11 +262,11 @@ static void check_frame(const struct loaded_prog *lp, const char *name, const st
 	char why[256];
 	int ret, i;
 
-	if (read_counters(lp, before)) {
+	if (cdns_read_counters(&lp->objects->maps, before)) {
 		report(false, lp, name, "cannot read counters");
 		return;
 	}
-	ret = run_frame(lp, f);
+	ret = cdns_run(lp->prog_fd, f->bytes, f->len);
 	if (ret < 0) {
 		snprintf(why, sizeof(why), "test run failed: %s", strerror(-ret));
 		report(false, lp, name, why);
@@ -390,14 +277,15 @@ static void check_frame(const struct loaded_prog *lp, const char *name, const st
 		report(false, lp, name, why);
 		return;
 	}
-	if (read_counters(lp, after)) {
+	if (cdns_read_counters(&lp->objects->maps, after)) {
 		report(false, lp, name, "cannot read counters");
 		return;
 	}
 	for (i = 0; i < COUNT_MAX; i++) {
 		uint64_t want = 0;
 
-		if (counter != COUNT_NONE && (i == counter || i == COUNT_inspected))
+		if (counter != COUNT_NONE &&
+		    (i == counter || (i == COUNT_inspected && counter < COUNT_FIRST_EVENT)))
 			want = 1;
 		if (after[i] - before[i] != want) {
 			snprintf(why, sizeof(why),
@@ -473,126 +361,374 @@ static void run_eth_suite(const struct loaded_prog *lp)
 	run_truncations(lp, &truncated_rows[2], 14 + 40 + 8);
 }
 
+/* A query as a stub resolver sends it: from the client's port 40000 to
+ * port 53, transaction 0x1234 (what DNS_RESPONSE answers), with dig's
+ * default EDNS cookie option unless told otherwise.
+ */
+#define QUERY(...)                                                                \
+	{                                                                         \
+		.id = 0x1234, .flags = 0x0100, .qname = "google.com", .qtype = 1, \
+		.dns_len_override = -1, .opt_cookie = 1, __VA_ARGS__              \
+	}
+#define QUERY_V4(to, ...) \
+	.family = 4, .src = "192.0.2.2", .dst = to, .sport = 40000, .dport = 53, __VA_ARGS__
+#define QUERY_V6(to, ...) \
+	.family = 6, .src = "2001:db8:1::2", .dst = to, .sport = 40000, .dport = 53, __VA_ARGS__
+/* Today's injector: flags copied from a genuine answer, 0xc00c, no OPT. */
+#define FORGED_2025(from, ...) .family = 4, .src = from, .ip_id = 0x2b1c, __VA_ARGS__
+
+enum step_prog { EGRESS, EGRESS_L3, INGRESS_XDP, INGRESS_XDP_L3, INGRESS_TC };
+
+static const char *const step_prog_names[] = {
+	[EGRESS] = "clean_dns_eg",	 [EGRESS_L3] = "clean_dns_eg_l3",
+	[INGRESS_XDP] = "clean_dns_eth", [INGRESS_XDP_L3] = "clean_dns_l3",
+	[INGRESS_TC] = "clean_dns_tc",
+};
+
+struct step {
+	enum step_prog prog;
+	const char *what;
+	struct frame_spec frame;
+	bool drop;
+	int counter;
+};
+
+#define SCENARIO_STEPS 8
+
+struct scenario {
+	const char *name;
+	int (*setup)(const struct cdns_maps *m);
+	struct step steps[SCENARIO_STEPS];
+};
+
+static int setup_bogus(const struct cdns_maps *m)
+{
+	int err = 0;
+
+	err = err ?: cdns_add_bogus(m, "31.13.91.33", 32);
+	err = err ?: cdns_add_bogus(m, "2001::", 32);
+	return err;
+}
+
+static int setup_tolerance_zero(const struct cdns_maps *m)
+{
+	struct clean_dns_settings s = { .set_mask = SETTING_HOP_TOLERANCE, .hop_tolerance = 0 };
+
+	return cdns_set(m, &s);
+}
+
+static int setup_max_age_zero(const struct cdns_maps *m)
+{
+	struct clean_dns_settings s = { .set_mask = SETTING_HOP_MAX_AGE, .hop_max_age_sec = 0 };
+
+	return cdns_set(m, &s);
+}
+
+/* 1.1.1.1 and the IPv6 default 2606:4700:4700::1111 get only the rules every
+ * recursive resolver allows, so these rows show the stateful rules alone.
+ */
+/* clang-format off */
+static const struct scenario scenarios[] = {
+	{ "2025 injector vs an EDNS query", NULL, {
+		{ EGRESS, "query with EDNS cookie recorded",
+		  { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_edns_recorded },
+		{ INGRESS_XDP, "forgery without DF, no OPT",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
+		{ INGRESS_XDP, "forgery with DF, no OPT",
+		  { FORGED_2025("1.1.1.1", .frag_off = 0x4000, .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
+		{ INGRESS_XDP, "genuine answer with OPT",
+		  { V4(.src = "1.1.1.1", .frag_off = 0x4000, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "a late forgery after the genuine answer is not judged",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+	} },
+	{ "EDNS rule on the tc ingress program, bare OPT query", NULL, {
+		{ EGRESS, "query with a bare OPT recorded",
+		  { QUERY_V4("1.1.1.1", .dns = QUERY(.opt_cookie = 0, .opt = true)) }, false, COUNT_queries_edns_recorded },
+		{ INGRESS_TC, "forgery, no OPT",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
+		{ INGRESS_TC, "genuine NXDOMAIN with OPT",
+		  { V4(.src = "1.1.1.1", .dns = DNS_RESPONSE(0x8183, .an_count = 0, .opt = true)) }, false, COUNT_pass_no_answer },
+		{ INGRESS_TC, "entry gone: a forgery now passes",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+	} },
+	{ "EDNS over IPv6 and on L3 devices", NULL, {
+		{ EGRESS, "IPv6 query recorded",
+		  { QUERY_V6("2606:4700:4700::1111", .dns = QUERY()) }, false, COUNT_queries_edns_recorded },
+		{ INGRESS_XDP, "IPv6 forgery, no OPT",
+		  { V6(.src = "2606:4700:4700::1111", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
+		{ EGRESS_L3, "query on an L3 device recorded",
+		  { .no_link = true, QUERY_V4("1.1.1.1", .sport = 40001, .dns = QUERY(.id = 0x7777)) }, false, COUNT_queries_edns_recorded },
+		{ INGRESS_XDP_L3, "L3 forgery, no OPT",
+		  { .no_link = true, FORGED_2025("1.1.1.1", .dport = 40001, .dns = DNS_RESPONSE(0x8180, .id = 0x7777)) }, true, COUNT_drop_edns_echo },
+	} },
+	{ "what the EDNS rule must leave alone", NULL, {
+		{ EGRESS, "query without EDNS is not recorded",
+		  { QUERY_V4("1.1.1.1", .dns = QUERY(.opt_cookie = 0)) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "answer without OPT to a query without EDNS",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ EGRESS, "query to an unprotected resolver is not recorded",
+		  { QUERY_V4("192.0.2.53", .dns = QUERY()) }, false, COUNT_NONE },
+		{ EGRESS, "query recorded",
+		  { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_edns_recorded },
+		{ INGRESS_XDP, "answer to another client port",
+		  { FORGED_2025("1.1.1.1", .dport = 40002, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "answer with another transaction ID",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .id = 0x4321)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "answer from another resolver",
+		  { FORGED_2025("1.0.0.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "two answers without OPT",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .an_count = 2, .an = { ANSWER_A(), ANSWER_A() })) }, false, COUNT_pass_multi_answer },
+	} },
+	{ "hop count learned from TCP", NULL, {
+		{ INGRESS_XDP, "UDP before anything is learned",
+		  { V4(.src = "1.1.1.1", .ttl = 40, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "TCP segment from port 53 with TTL 55",
+		  { V4(.src = "1.1.1.1", .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ INGRESS_XDP, "UDP with TTL 56: within one hop",
+		  { V4(.src = "1.1.1.1", .ttl = 56, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "UDP with TTL 54: within one hop",
+		  { V4(.src = "1.1.1.1", .ttl = 54, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "forgery with TTL 60 (fewer hops away)",
+		  { FORGED_2025("1.1.1.1", .ttl = 60, .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_hop_count },
+		{ INGRESS_XDP, "a route change: TCP now arrives with TTL 57",
+		  { V4(.src = "1.1.1.1", .ttl = 57, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ INGRESS_XDP, "UDP with TTL 57 passes after re-learning",
+		  { V4(.src = "1.1.1.1", .ttl = 57, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ INGRESS_TC, "IPv6 hop limit learned by the tc program",
+		  { V6(.src = "2606:4700:4700::1111", .ttl = 50, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+	} },
+	{ "hop count over IPv6, tolerance 0", setup_tolerance_zero, {
+		{ INGRESS_XDP, "TCP segment with hop limit 50",
+		  { V6(.src = "2606:4700:4700::1111", .ttl = 50, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ INGRESS_XDP, "hop limit 50 passes",
+		  { V6(.src = "2606:4700:4700::1111", .ttl = 50, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "hop limit 51 is one too many",
+		  { V6(.src = "2606:4700:4700::1111", .ttl = 51, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, true, COUNT_drop_hop_count },
+	} },
+	{ "an expired profile switches the hop rule off", setup_max_age_zero, {
+		{ INGRESS_XDP, "TCP segment with TTL 55",
+		  { V4(.src = "1.1.1.1", .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ INGRESS_XDP, "TTL 40 passes once the profile is older than its maximum age",
+		  { V4(.src = "1.1.1.1", .ttl = 40, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+	} },
+	{ "TCP from an unprotected or non-hop-count source teaches nothing", NULL, {
+		{ INGRESS_XDP, "TCP from an unprotected source",
+		  { V4(.src = "192.0.2.53", .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "TCP from 198.51.100.53 (aa-single only)",
+		  { V4(.src = "198.51.100.53", .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "TCP not from port 53",
+		  { V4(.src = "1.1.1.1", .sport = 443, .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "so a UDP answer with any TTL passes",
+		  { V4(.src = "1.1.1.1", .ttl = 20, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+	} },
+	{ "known forged addresses", setup_bogus, {
+		{ INGRESS_XDP, "A answer 31.13.91.33 (the captured forgery's)",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .qname = "rsf.org", .an = { { .type = 1, A_RDATA(31, 13, 91, 33) } })) }, true, COUNT_drop_bogus_addr },
+		{ INGRESS_XDP, "AAAA answer in Teredo 2001::/32",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .qtype = 28, .an = { { .type = 28, .rdlen = 16, .rdata = { 0x20, 0x01, 0, 0, 0xde, 0xad, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } } })) }, true, COUNT_drop_bogus_addr },
+		{ INGRESS_XDP, "bogus address behind a bare OPT is still found",
+		  { V4(.src = "1.1.1.1", .dns = DNS_RESPONSE(0x8180, .opt = true, .an = { { .type = 1, A_RDATA(31, 13, 91, 33) } })) }, true, COUNT_drop_bogus_addr },
+		{ INGRESS_XDP, "the address next to it passes",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .an = { { .type = 1, A_RDATA(31, 13, 91, 34) } })) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "two answers, one bogus, pass",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .an_count = 2, .an = { { .type = 1, A_RDATA(31, 13, 91, 33) }, ANSWER_A() })) }, false, COUNT_pass_multi_answer },
+		{ INGRESS_XDP, "bogus address from a resolver without the rule",
+		  { V4(.src = "198.51.100.53", .dns = DNS_RESPONSE(0x8180, .an = { { .type = 1, A_RDATA(31, 13, 91, 33) } })) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "the captured forgery, exact bytes, is caught by its address",
+		  { FORGED_2025("8.8.8.8", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_bogus_addr },
+	} },
+	{ "IPv6 flow label", NULL, {
+		{ INGRESS_XDP, "flow label 0 from a resolver with the rule",
+		  { V6(.src = "2001:db8:54::53", .flow_label_zero = true, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, true, COUNT_drop_flow_label },
+		{ INGRESS_XDP, "a labelled flow passes",
+		  { V6(.src = "2001:db8:54::53", .flow_label = 0xbeef, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "flow label 0 from a default resolver (no such rule)",
+		  { V6(.src = "2606:4700:4700::1111", .flow_label_zero = true, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+	} },
+};
+/* clang-format on */
+
+/* The captured forgery's DNS bytes replace a frame's payload. */
+static void put_wild_capture(struct frame *f)
+{
+	size_t dns_at = 14 + 20 + 8;
+
+	memcpy(f->bytes + dns_at, wild_rsf_org, sizeof(wild_rsf_org));
+	f->len = dns_at + sizeof(wild_rsf_org);
+	f->bytes[14 + 2] = (uint8_t)((f->len - 14) >> 8);
+	f->bytes[14 + 3] = (uint8_t)(f->len - 14);
+	f->bytes[14 + 10] = 0;
+	f->bytes[14 + 11] = 0;
+	put16(f->bytes + 14 + 10, ipv4_header_checksum(f->bytes + 14, 20));
+	f->bytes[14 + 20 + 4] = (uint8_t)((f->len - 34) >> 8);
+	f->bytes[14 + 20 + 5] = (uint8_t)(f->len - 34);
+}
+
 /* The captured forgery, byte for byte, as the DNS payload of a frame. */
 static void run_wild_capture(const struct loaded_prog *lp)
 {
-	struct vector row = { "captured rsf.org forgery, exact bytes",
-			      { V4(.dns = DNS_RESPONSE(0x8180)) },
-			      false,
-			      0 };
+	struct frame_spec spec = { V4(.dns = DNS_RESPONSE(0x8180)) };
 	struct frame f;
-	size_t dns_at = 14 + 20 + 8;
 
-	build_frame(&f, &row.frame);
-	memcpy(f.bytes + dns_at, wild_rsf_org, sizeof(wild_rsf_org));
-	f.len = dns_at + sizeof(wild_rsf_org);
-	f.bytes[14 + 2] = (uint8_t)((f.len - 14) >> 8);
-	f.bytes[14 + 3] = (uint8_t)(f.len - 14);
-	f.bytes[14 + 20 + 4] = (uint8_t)((f.len - 34) >> 8);
-	f.bytes[14 + 20 + 5] = (uint8_t)(f.len - 34);
-	check_frame(lp, row.name, &f, false, COUNT_pass_clean);
+	build_frame(&f, &spec);
+	put_wild_capture(&f);
+	check_frame(lp, "captured rsf.org forgery, exact bytes", &f, false, COUNT_pass_clean);
 }
 
-static void unload(struct loaded_prog *lp)
+static void run_scenarios(const struct cdns_objects *o)
 {
-	bpf_object__close(lp->obj);
-	lp->obj = NULL;
+	char name[256];
+	size_t s, i;
+
+	for (s = 0; s < sizeof(scenarios) / sizeof(scenarios[0]); s++) {
+		const struct scenario *sc = &scenarios[s];
+
+		cdns_clear_state(&o->maps);
+		if (sc->setup && sc->setup(&o->maps)) {
+			failed++;
+			printf("not ok %s: setup failed\n", sc->name);
+			continue;
+		}
+		for (i = 0; i < SCENARIO_STEPS && sc->steps[i].what; i++) {
+			const struct step *st = &sc->steps[i];
+			struct loaded_prog lp = {
+				.label = step_prog_names[st->prog],
+				.objects = o,
+				.prog_fd = cdns_prog_fd(o, step_prog_names[st->prog]),
+				.is_tc = st->prog != INGRESS_XDP && st->prog != INGRESS_XDP_L3,
+			};
+			struct frame f;
+
+			snprintf(name, sizeof(name), "%s: %s", sc->name, st->what);
+			if (!build_frame(&f, &st->frame)) {
+				report(false, &lp, name, "bad address in the step");
+				continue;
+			}
+			if (strstr(st->what, "exact bytes"))
+				put_wild_capture(&f);
+			check_frame(&lp, name, &f, st->drop, st->counter);
+		}
+	}
+	cdns_clear_state(&o->maps);
 }
 
 static int run_all(const char *build_dir)
 {
-	struct {
-		const char *label, *file, *prog;
-		enum bpf_prog_type type;
+	static const struct {
+		const char *label, *prog;
 		bool is_tc, no_link;
 	} targets[] = {
-		{ "xdp prog", "clean-dns.o", "clean_dns_eth", BPF_PROG_TYPE_XDP, false, false },
-		{ "xdp l3", "clean-dns.o", "clean_dns_l3", BPF_PROG_TYPE_XDP, false, true },
-		{ "tc classifier", "clean-dns-tc.o", "clean_dns_tc", BPF_PROG_TYPE_SCHED_CLS, true,
-		  false },
+		{ "xdp prog", "clean_dns_eth", false, false },
+		{ "xdp l3", "clean_dns_l3", false, true },
+		{ "tc classifier", "clean_dns_tc", true, false },
 	};
-	char path[512];
+	struct cdns_objects objects;
 	size_t t;
 
+	if (cdns_load(&objects, build_dir) || configure(&objects.maps)) {
+		printf("not ok: load %s/clean-dns{,-tc}.o\n", build_dir);
+		return 1;
+	}
 	for (t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
 		struct loaded_prog lp = { .label = targets[t].label,
-					  .is_tc = targets[t].is_tc,
-					  .no_link = targets[t].no_link };
+					  .objects = &objects,
+					  .prog_fd = cdns_prog_fd(&objects, targets[t].prog),
+					  .is_tc = targets[t].is_tc };
 
-		snprintf(path, sizeof(path), "%s/%s", build_dir, targets[t].file);
-		if (load_object(&lp, path, targets[t].prog, targets[t].type) || configure(&lp)) {
-			report(false, &lp, "load", path);
-			if (lp.obj)
-				unload(&lp);
+		if (lp.prog_fd < 0) {
+			report(false, &lp, "program", targets[t].prog);
 			continue;
 		}
-		if (lp.no_link) {
+		if (targets[t].no_link) {
 			run_table(&lp, l3_vectors, sizeof(l3_vectors) / sizeof(l3_vectors[0]));
 		} else {
 			run_eth_suite(&lp);
 			run_wild_capture(&lp);
 		}
-		unload(&lp);
 	}
+	run_scenarios(&objects);
+	cdns_unload(&objects);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
 
 /* For each address, which rules fire: one probe frame per rule, each with
- * only that fingerprint.  Prints "ADDR=rule,rule" (or "ADDR=none").
+ * only that fingerprint, after setting up the state the stateful rules
+ * need (a known forged address, an EDNS query, a TCP-learned TTL of 57).
+ * Prints "ADDR=rule,rule" (or "ADDR=none").
  */
 static int probe(const char *build_dir, int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct {
 		const char *rule;
-		struct dns_spec dns;
-		uint16_t ip_id, frag_off;
+		bool v4_only;
+		struct frame_spec frame; /* .family and .src are filled in */
 	} probes[] = {
-		{ "ipid-zero", DNS_RESPONSE(0x8180), 0, 0 },
-		{ "df", DNS_RESPONSE(0x8180), 0x4d2e, 0x4000 },
-		{ "aa-single", DNS_RESPONSE(0x8580), 0x4d2e, 0 },
-		{ "name-uncompressed",
-		  DNS_RESPONSE(0x8180, .an = { ANSWER_A(.name_written_out = true) }), 0x4d2e, 0 },
+		{ "ipid-zero", true, { .ip_id = 0, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true) } },
+		{ "df", true, { .ip_id = 9, .frag_off = 0x4000, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true) } },
+		{ "aa-single", false, { .ip_id = 9, .dns = DNS_RESPONSE(0x8580, .id = 1, .opt = true) } },
+		{ "name-uncompressed", false, { .ip_id = 9, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true, .an = { ANSWER_A(.name_written_out = true) }) } },
+		{ "bogus-addr", false, { .ip_id = 9, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true, .an = { { .type = 1, A_RDATA(203, 0, 113, 66) } }) } },
+		{ "edns-echo", false, { .ip_id = 9, .dns = DNS_RESPONSE(0x8180, .id = 0x5555) } },
+		{ "hop-count", false, { .ip_id = 9, .ttl = 40, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true) } },
+		{ "flow-label", false, { .ip_id = 9, .flow_label_zero = true, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true) } },
 	};
-	struct loaded_prog lp = { .label = "probe" };
-	char path[512];
-	int i, err;
+	/* clang-format on */
+	struct cdns_objects o;
+	int eth_fd, egress_fd, i, err = 0;
 
-	snprintf(path, sizeof(path), "%s/clean-dns.o", build_dir);
-	err = load_object(&lp, path, "clean_dns_eth", BPF_PROG_TYPE_XDP);
-	if (err)
+	if (cdns_load(&o, build_dir))
 		return 1;
-	for (i = 0; i < argc; i++) {
+	eth_fd = cdns_prog_fd(&o, "clean_dns_eth");
+	egress_fd = cdns_prog_fd(&o, "clean_dns_eg");
+	for (i = 0; i < argc && !err; i++) {
 		bool v6 = strchr(argv[i], ':') != NULL, any = false;
+		struct frame_spec tcp = { .family = v6 ? 6 : 4,
+					  .src = argv[i],
+					  .ttl = 57,
+					  .l4_proto = 6,
+					  .dns = DNS_RESPONSE(0x8180) };
+		struct frame_spec query = { .family = v6 ? 6 : 4,
+					    .src = v6 ? "2001:db8:1::2" : "192.0.2.2",
+					    .dst = argv[i],
+					    .sport = 40000,
+					    .dport = 53,
+					    .dns = QUERY(.id = 0x5555) };
+		struct frame f;
 		size_t p;
 
+		cdns_clear_state(&o.maps);
+		err = cdns_add_bogus(&o.maps, "203.0.113.66", 32);
+		if (err || !build_frame(&f, &tcp) || cdns_run(eth_fd, f.bytes, f.len) < 0 ||
+		    !build_frame(&f, &query) || cdns_run(egress_fd, f.bytes, f.len) < 0) {
+			fprintf(stderr, "probe %s: cannot set up state\n", argv[i]);
+			err = 1;
+			break;
+		}
 		printf("%s=", argv[i]);
 		for (p = 0; p < sizeof(probes) / sizeof(probes[0]); p++) {
-			struct frame_spec spec = { .family = v6 ? 6 : 4,
-						   .src = argv[i],
-						   .ip_id = probes[p].ip_id,
-						   .frag_off = probes[p].frag_off,
-						   .dns = probes[p].dns };
-			struct frame f;
+			struct frame_spec spec = probes[p].frame;
 
-			if (v6 && probes[p].ip_id != 0x4d2e)
-				continue; /* IPv4-only fingerprints */
-			if (v6 && probes[p].frag_off)
+			if (v6 && probes[p].v4_only)
 				continue;
+			spec.family = v6 ? 6 : 4;
+			spec.src = argv[i];
+			if (!spec.ttl)
+				spec.ttl = 57;
 			if (!build_frame(&f, &spec)) {
-				fprintf(stderr, "bad address %s\n", argv[i]);
-				unload(&lp);
-				return 1;
+				err = 1;
+				break;
 			}
-			if (run_frame(&lp, &f) == XDP_DROP) {
+			if (cdns_run(eth_fd, f.bytes, f.len) == XDP_DROP) {
 				printf("%s%s", any ? "," : "", probes[p].rule);
 				any = true;
 			}
 		}
 		printf("%s\n", any ? "" : "none");
 	}
-	unload(&lp);
-	return 0;
+	cdns_unload(&o);
+	return err;
 }
 
 /* Writes a few frames for tools that take packet files (bpftool prog run). */

@@ -45,6 +45,10 @@ struct frame_spec {
 	uint16_t ethertype; /* non-zero: raw ethertype, no IP follows */
 	int family; /* 4 or 6 */
 	const char *src; /* source address text */
+	const char *dst; /* NULL: 192.0.2.2 or 2001:db8:1::2 */
+	uint8_t ttl; /* 0: 57 */
+	uint32_t flow_label; /* IPv6; 0: 0x54321 */
+	bool flow_label_zero;
 	uint16_t ip_id;
 	uint16_t frag_off; /* IPv4 flags+offset, host order */
 	int ipv4_option_words;
@@ -53,6 +57,7 @@ struct frame_spec {
 	bool ipv6_fragment;
 	uint8_t l4_proto; /* 0: UDP */
 	uint16_t sport; /* 0: 53 */
+	uint16_t dport; /* 0: 40000 */
 	int trailing; /* bytes of link-layer padding after the datagram */
 	struct dns_spec dns;
 };
@@ -167,6 +172,9 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 	uint8_t *p;
 	size_t n = 0, ip_start, l4_start, l4_len;
 	uint16_t sport = s->sport ? s->sport : 53;
+	uint16_t dport = s->dport ? s->dport : 40000;
+	uint8_t ttl = s->ttl ? s->ttl : 57;
+	uint32_t flow = s->flow_label_zero ? 0 : s->flow_label ? s->flow_label : 0x54321;
 	uint8_t l4 = s->l4_proto ? s->l4_proto : 17;
 	int i;
 
@@ -214,10 +222,11 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 		p[n] = 0x40 | (uint8_t)(hdr_len / 4);
 		put16(p + n + 4, s->ip_id);
 		put16(p + n + 6, s->frag_off);
-		p[n + 8] = 57;
+		p[n + 8] = ttl;
 		p[n + 9] = l4;
 		memcpy(p + n + 12, &src, 4);
-		inet_pton(AF_INET, "192.0.2.2", p + n + 16);
+		if (inet_pton(AF_INET, s->dst ? s->dst : "192.0.2.2", p + n + 16) != 1)
+			return false;
 		for (i = 20; i < (int)hdr_len; i++)
 			p[n + i] = 1; /* NOP options */
 		n += hdr_len;
@@ -227,10 +236,13 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 
 		if (inet_pton(AF_INET6, s->src, &src) != 1)
 			return false;
-		p[n] = 0x60;
-		p[n + 7] = 57;
+		p[n] = 0x60 | (uint8_t)(flow >> 16 & 0x0f);
+		p[n + 2] = (uint8_t)(flow >> 8);
+		p[n + 3] = (uint8_t)flow;
+		p[n + 7] = ttl;
 		memcpy(p + n + 8, &src, 16);
-		inet_pton(AF_INET6, "2001:db8:1::2", p + n + 24);
+		if (inet_pton(AF_INET6, s->dst ? s->dst : "2001:db8:1::2", p + n + 24) != 1)
+			return false;
 		n += 40;
 		for (i = 0; i < s->ipv6_ext_headers; i++) {
 			*next_hdr = 60; /* destination options */
@@ -258,11 +270,11 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 	l4_start = n;
 	if (l4 == 17) {
 		put16(p + n, sport);
-		put16(p + n + 2, 40000);
+		put16(p + n + 2, dport);
 		n += 8;
 	} else {
 		put16(p + n, sport);
-		put16(p + n + 2, 40000);
+		put16(p + n + 2, dport);
 		p[n + 12] = 0x50;
 		n += 20;
 	}
