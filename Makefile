@@ -132,7 +132,8 @@ demo:
 # script, UCI config and hotplug hook.  An existing configuration file is
 # never overwritten, and uninstall leaves configuration in place.
 OPENWRT  ?=
-SYSTEMD_UNITS := clean-dns@.service sockfwd.service
+SYSTEMD_UNITS := clean-dns@.service clean-dns-learn.service clean-dns-learn.timer sockfwd.service
+DATADIR ?= $(PREFIX)/share/clean-dns
 IFUPDOWN_DIR := $(SYSCONFDIR)/network
 SUBST_PATHS = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 # $(1): mode, $(2): source, $(3): destination; keeps an existing destination
@@ -146,6 +147,8 @@ install: all install-boot
 	install -m 0755 $(BUILD)/sockfwd $(DESTDIR)$(SBINDIR)/sockfwd
 	install -m 0755 scripts/clean-dns $(DESTDIR)$(SBINDIR)/clean-dns
 	install -m 0755 scripts/sockfwd-load $(DESTDIR)$(SBINDIR)/sockfwd-load
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 xdp/forged-addresses.list $(DESTDIR)$(DATADIR)/forged-addresses.list
 
 # The boot integration alone: nothing to build (part of install).
 .PHONY: install-boot
@@ -175,6 +178,8 @@ uninstall:
 		$(addprefix $(DESTDIR)$(BPFDIR)/bpfeb/,$(BPF_OBJS))
 	rmdir $(DESTDIR)$(BPFDIR)/bpfeb $(DESTDIR)$(BPFDIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,sockfwd clean-dns sockfwd-load)
+	rm -f $(DESTDIR)$(DATADIR)/forged-addresses.list
+	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))
 	rm -f $(DESTDIR)$(IFUPDOWN_DIR)/if-up.d/clean-dns $(DESTDIR)$(IFUPDOWN_DIR)/if-down.d/clean-dns
 	rm -f $(DESTDIR)$(SYSCONFDIR)/sockfwd.conf.example

@@ -36,7 +36,8 @@ test_install_boot_files() {
 		{ cat "$TEST_TMP/make.log"; fail "make install-boot failed"; }
 	want=$(printf '%s\n' "644 etc/config/clean-dns" "$BOOT_FILES" \
 		"644 etc/hotplug.d/iface/30-clean-dns" "755 etc/init.d/clean-dns" \
-		"644 lib/systemd/system/clean-dns@.service" "644 lib/systemd/system/sockfwd.service" |
+		"644 lib/systemd/system/clean-dns@.service" "644 lib/systemd/system/sockfwd.service" \
+		"644 lib/systemd/system/clean-dns-learn.service" "644 lib/systemd/system/clean-dns-learn.timer" |
 		LC_ALL=C sort -k2)
 	check_list "$root" "$want"
 
@@ -92,6 +93,9 @@ test_install_full() {
 		"644 usr/lib/bpf/clean-dns.o" "644 usr/lib/bpf/sockfwd.o" \
 		"644 usr/lib/systemd/system/clean-dns@.service" \
 		"644 usr/lib/systemd/system/sockfwd.service" \
+		"644 usr/lib/systemd/system/clean-dns-learn.service" \
+		"644 usr/lib/systemd/system/clean-dns-learn.timer" \
+		"644 usr/share/clean-dns/forged-addresses.list" \
 		"755 usr/sbin/clean-dns" "755 usr/sbin/sockfwd" "755 usr/sbin/sockfwd-load" |
 		LC_ALL=C sort -k2)
 	check_list "$root" "$want"
@@ -140,9 +144,10 @@ test_systemd_units_verify() {
 	done
 	# A template is verified through an instance.
 	ln -s clean-dns@.service "$vdir/clean-dns@eth0.service"
-	out=$(verify_units "$vdir" ./clean-dns@eth0.service ./sockfwd.service) ||
+	out=$(verify_units "$vdir" ./clean-dns@eth0.service ./sockfwd.service \
+		./clean-dns-learn.service ./clean-dns-learn.timer) ||
 		fail "systemd-analyze verify: $out"
-	log "ok: systemd-analyze verify accepts clean-dns@eth0.service and sockfwd.service"
+	log "ok: systemd-analyze verify accepts clean-dns@eth0, clean-dns-learn and sockfwd units"
 
 	# The check catches a typo in a key and in a value.
 	sed 's/^RemainAfterExit=/RemainAfterExti=/' "$vdir/clean-dns@.service" >"$vdir/typo-key@.service"
