@@ -51,7 +51,7 @@ TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 
 all: $(BPF_TARGETS) $(BUILD)/sockfwd
 
-tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o $(BUILD)/tests/frame-blast
+tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o $(BUILD)/tests/tc-pass.o $(BUILD)/tests/frame-blast
 
 $(BUILD) $(BUILD)/bpfeb $(BUILD)/tests:
 	$(Q)mkdir -p $@
@@ -82,6 +82,8 @@ $(BUILD)/tests/frame-blast: bench/frame-blast.c | $(BUILD)/tests
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LDFLAGS)
 
 $(BUILD)/tests/xdp-pass.o: bench/xdp_pass.bpf.c | $(BUILD)/tests
+	$(call bpf_compile,bpfel,)
+$(BUILD)/tests/tc-pass.o: bench/tc_pass.bpf.c | $(BUILD)/tests
 	$(call bpf_compile,bpfel,)
 
 $(BUILD)/sockfwd: $(SOCKFWD_SRCS) | $(BUILD)

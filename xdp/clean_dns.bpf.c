@@ -94,9 +94,14 @@ static __always_inline int query_had_edns(const struct query_key *key)
 	return bpf_map_lookup_elem(&cdns_queries, key) != NULL;
 }
 
+/* A lookup first: a delete takes the bucket lock even when the key is
+ * missing, which is the common case (the query had no OPT, or it was
+ * answered already).
+ */
 static __always_inline void query_answered(const struct query_key *key)
 {
-	bpf_map_delete_elem(&cdns_queries, key);
+	if (bpf_map_lookup_elem(&cdns_queries, key))
+		bpf_map_delete_elem(&cdns_queries, key);
 }
 
 static __always_inline void query_record(const struct query_key *key)
