@@ -81,6 +81,7 @@ e2e_round() {
 	shift 3
 
 	"$CLEAN_DNS" reset >/dev/null
+	on_exit "'$CLEAN_DNS' reset"
 	# shellcheck disable=SC2086 # one word per rule
 	"$CLEAN_DNS" resolver add "$RESOLVER4" $ALL_RULES >/dev/null || fail "resolver add"
 	# shellcheck disable=SC2086

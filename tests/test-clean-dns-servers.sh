@@ -204,6 +204,7 @@ test_servers_no_false_drops() {
 with_clean_dns() {
 	local mode=$1 digs=$2 server addr name
 	"$CLEAN_DNS" reset >/dev/null
+	on_exit "'$CLEAN_DNS' reset"
 	for server in $SERVERS; do
 		for addr in ${ADDRESSES_OF_SERVER[$server]}; do
 			# shellcheck disable=SC2086 # one word per rule

@@ -34,7 +34,7 @@ test_script_defaults_match_object() {
 test_bpftool_load_run_attach() {
 	local pin=/sys/fs/bpf/cdns-test-$TEST_ID
 	[ -e /sys/fs/bpf/cdns_counters ] && skip "a bpftool-loaded clean-dns already pins /sys/fs/bpf/cdns_*"
-	on_exit "rm -f $pin /sys/fs/bpf/cdns_counters /sys/fs/bpf/cdns_resolvers"
+	on_exit "rm -f $pin /sys/fs/bpf/cdns_*"
 	bpftool prog load "$BUILD/clean-dns.o" "$pin" type xdp || fail "bpftool prog load"
 	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
 
@@ -67,6 +67,7 @@ test_bpftool_load_run_attach() {
 # attach picks the section from the device type, in every mode, and the
 # programs report what they are.
 test_attach_modes_and_sections() {
+	on_exit "'$CLEAN_DNS' reset"
 	ns_add host
 	nsx host ip link add eth0 type veth peer name eth1
 	nsx host ip link set eth0 up
@@ -100,6 +101,7 @@ test_attach_modes_and_sections() {
 # Configuration lives in the pinned map: it survives detach and re-attach,
 # and the attached program applies it.
 test_config_survives_reattach() {
+	on_exit "'$CLEAN_DNS' reset"
 	local prefix=203.0.113.53
 	ns_add host
 	nsx host ip link add eth0 type veth peer name eth1
@@ -165,6 +167,7 @@ expect_error() {
 }
 
 test_script_errors() {
+	on_exit "'$CLEAN_DNS' reset"
 	ns_add host
 	nsx host ip link add eth0 type veth peer name eth1
 	on_exit "nsx host $CLEAN_DNS detach eth0"
