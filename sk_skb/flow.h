@@ -30,12 +30,14 @@ struct dir {
 	bool eof; /* src has sent FIN and we have everything before it */
 	bool shut; /* FIN passed on to dst */
 	bool rdhup; /* epoll said src's peer closed; read to confirm */
+	bool fin_wait; /* FIN seen, passed bytes still on their way */
 	uint64_t bytes; /* moved by the helper */
 	/* sockmap */
 	enum kstate ks;
 	bool drained; /* while paused: no redirected byte is left queued */
 	uint32_t gen;
 	uint64_t consumed; /* bytes the helper read from src in sockmap mode */
+	uint64_t passed; /* bytes the program passed to src, last seen */
 	uint64_t last_redirected;
 	uint64_t next_check, interval;
 };

@@ -62,7 +62,7 @@ struct fwd_counters {
 	uint64_t accepted, active, refused_limit, failed, closed, resets;
 	uint64_t bytes_up, bytes_down;
 	uint64_t by_mode[4];
-	uint64_t pauses, resumes, fallbacks;
+	uint64_t pauses, resumes, fallbacks, overlap_cut;
 };
 
 extern struct fwd_config cfg;
@@ -91,7 +91,8 @@ int kmaps_cookie(int fd, uint64_t *cookie);
 int kmaps_prepare(uint64_t cookie);
 int kmaps_insert(uint64_t key_cookie, int peer_fd);
 int kmaps_set_ctl(uint64_t cookie, uint32_t mode, uint32_t gen, uint64_t consumed);
-int kmaps_state(uint64_t cookie, uint64_t *redirected, uint64_t *passed, uint32_t *resumed_gen);
+struct sockfwd_state;
+int kmaps_state(uint64_t cookie, struct sockfwd_state *state);
 void kmaps_forget(uint64_t cookie);
 int kmaps_peers_count(void);
 

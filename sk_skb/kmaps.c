@@ -89,15 +89,10 @@ int kmaps_set_ctl(uint64_t cookie, uint32_t mode, uint32_t gen, uint64_t consume
 	return 0;
 }
 
-int kmaps_state(uint64_t cookie, uint64_t *redirected, uint64_t *passed, uint32_t *resumed_gen)
+int kmaps_state(uint64_t cookie, struct sockfwd_state *state)
 {
-	struct sockfwd_state state;
-
-	if (bpf_map_lookup_elem(state_fd, &cookie, &state) < 0)
+	if (bpf_map_lookup_elem(state_fd, &cookie, state) < 0)
 		return -errno;
-	*redirected = state.redirected;
-	*passed = state.passed;
-	*resumed_gen = state.resumed_gen;
 	return 0;
 }
 

@@ -249,7 +249,7 @@ static void log_counters(void)
 {
 	logmsg("counters accepted=%llu active=%llu closed=%llu failed=%llu resets=%llu "
 	       "bytes_up=%llu bytes_down=%llu sockmap=%llu splice=%llu copy=%llu "
-	       "fallbacks=%llu pauses=%llu resumes=%llu map_entries=%d",
+	       "fallbacks=%llu pauses=%llu resumes=%llu overlap_cut=%llu map_entries=%d",
 	       (unsigned long long)counters.accepted, (unsigned long long)counters.active,
 	       (unsigned long long)counters.closed, (unsigned long long)counters.failed,
 	       (unsigned long long)counters.resets, (unsigned long long)counters.bytes_up,
@@ -258,7 +258,7 @@ static void log_counters(void)
 	       (unsigned long long)counters.by_mode[MODE_SPLICE],
 	       (unsigned long long)counters.by_mode[MODE_COPY],
 	       (unsigned long long)counters.fallbacks, (unsigned long long)counters.pauses,
-	       (unsigned long long)counters.resumes,
+	       (unsigned long long)counters.resumes, (unsigned long long)counters.overlap_cut,
 	       kmaps_available() ? kmaps_peers_count() : -1);
 }
 

@@ -47,10 +47,10 @@ static int fail(struct flow *f, int side, int err)
  */
 static int kernel_backlog(struct flow *f, struct dir *d, int64_t *backlog, uint64_t *redirected)
 {
+	struct sockfwd_state state;
 	struct tcp_info info;
 	socklen_t len = sizeof(info);
-	uint64_t passed, entered;
-	uint32_t resumed_gen;
+	uint64_t entered;
 	int outq, err;
 
 	/* Taking src's socket lock waits out a verdict running on it, so the
@@ -58,9 +58,16 @@ static int kernel_backlog(struct flow *f, struct dir *d, int64_t *backlog, uint6
 	 */
 	if (getsockopt(d->src, IPPROTO_TCP, TCP_INFO, &info, &len) < 0)
 		return -errno;
-	err = kmaps_state(d->src_cookie, redirected, &passed, &resumed_gen);
+	err = kmaps_state(d->src_cookie, &state);
 	if (err)
 		return err;
+	/* Old bytes the program could not cut went out twice: say so with a
+	 * reset rather than deliver a corrupt stream.
+	 */
+	if (state.trim_failed)
+		return -EILSEQ;
+	*redirected = state.redirected;
+	d->passed = state.passed;
 	/* bytes_acked first: an ACK between the two calls can only make the
 	 * sum smaller, never claim a byte that has not entered.
 	 */
@@ -119,9 +126,9 @@ enum { SOCKMAP_OK, SOCKMAP_CLEAN_FAIL, SOCKMAP_PARTIAL };
  */
 static int sockmap_setup(struct flow *f)
 {
-	uint64_t redirected, passed;
-	uint32_t resumed_gen;
-	int i, err, one = 1;
+	struct sockfwd_state state;
+	int i, err;
+	char peek;
 
 	for (i = 0; i < 2; i++) {
 		int queued = 0;
@@ -153,14 +160,16 @@ static int sockmap_setup(struct flow *f)
 
 		/* Bytes that arrived before the socket had its program are still
 		 * in its receive queue; nothing runs the verdict on them until
-		 * more data comes.  Setting SO_RCVLOWAT calls tcp_data_ready(),
-		 * which does.
+		 * more data comes.  recv() on a socket with a verdict program
+		 * runs it on them first, under the socket lock (MSG_PEEK: take
+		 * nothing).  SO_RCVLOWAT does too, but without that lock it races
+		 * the softirq and an skb can be redirected twice (seen on 6.18).
 		 */
-		setsockopt(f->fd[i], SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+		recv(f->fd[i], &peek, 1, MSG_PEEK | MSG_DONTWAIT);
 		d->src_cookie = f->cookie[i];
 		d->gen = 1;
-		err = kmaps_state(d->src_cookie, &redirected, &passed, &resumed_gen);
-		if (!err && passed == 0) {
+		err = kmaps_state(d->src_cookie, &state);
+		if (!err && state.passed == 0) {
 			/* Nothing was passed, so with both entries in place the
 			 * RESUME rule (passed == consumed == 0) already redirects
 			 * every byte; make it plain.
@@ -253,7 +262,7 @@ static void maybe_resume(struct dir *d, bool src_idle)
 static int pump_copy(struct flow *f, struct dir *d)
 {
 	bool sockmap = f->mode == MODE_SOCKMAP;
-	bool may_read = !sockmap || d->ks != KS_KERNEL || d->rdhup;
+	bool may_read = !sockmap || d->ks != KS_KERNEL || d->rdhup || d->fin_wait;
 	bool may_write = !sockmap || d->drained;
 	bool src_idle = false;
 	ssize_t n;
@@ -400,10 +409,9 @@ int relay_pump(struct flow *f)
 
 static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 {
+	struct sockfwd_state state;
 	uint64_t redirected;
 	int64_t backlog;
-	uint32_t resumed_gen;
-	uint64_t passed;
 	int err;
 
 	if (d->ks == KS_NONE || d->shut || now < d->next_check)
@@ -415,6 +423,17 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 		err = kernel_backlog(f, d, &backlog, &redirected);
 		if (err)
 			return fail(f, d->dst_side, err);
+		/* recv() says EOF as soon as the FIN is in and its message
+		 * queue is empty, even with passed bytes still in the psock's
+		 * backlog behind bytes redirected to this socket: the program's
+		 * count of passed bytes tells.
+		 */
+		if (d->passed > d->consumed) {
+			d->eof = false;
+			d->fin_wait = true;
+			set_check(d, now, CHECK_PENDING_MS);
+			return 0;
+		}
 		if (backlog > 0) {
 			set_check(d, now, CHECK_PENDING_MS);
 			return 0;
@@ -463,10 +482,10 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 		set_check(d, now, d->drained ? CHECK_IDLE_MAX_MS : CHECK_PENDING_MS);
 		break;
 	case KS_RESUMING:
-		err = kmaps_state(d->src_cookie, &redirected, &passed, &resumed_gen);
+		err = kmaps_state(d->src_cookie, &state);
 		if (err)
 			return fail(f, d->src_side, err);
-		if (resumed_gen == d->gen) {
+		if (state.resumed_gen == d->gen) {
 			d->ks = KS_KERNEL;
 			counters.resumes++;
 			if (cfg.verbose)
@@ -517,7 +536,10 @@ uint32_t relay_wanted(const struct flow *f, int side)
 	const struct dir *in = &f->d[side], *out = &f->d[1 - side];
 	uint32_t events = 0;
 
-	if (!in->eof) {
+	/* fin_wait: the FIN is in, reads say EOF until the last passed bytes
+	 * arrive; the timer polls, as EPOLLIN would fire without end.
+	 */
+	if (!in->eof && !in->fin_wait) {
 		if (f->mode == MODE_SPLICE)
 			events |= in->in_pipe == 0 ? EPOLLIN : 0;
 		else if (f->mode == MODE_SOCKMAP && in->ks == KS_KERNEL)
@@ -548,15 +570,25 @@ bool relay_done(const struct flow *f)
 
 void relay_final_bytes(struct flow *f, uint64_t *up, uint64_t *down)
 {
-	uint64_t redirected, passed;
-	uint32_t resumed_gen;
+	struct sockfwd_state state;
 	int i;
 
 	for (i = 0; i < 2; i++) {
 		uint64_t total = f->d[i].bytes;
 
-		if (f->cookie[i] && !kmaps_state(f->cookie[i], &redirected, &passed, &resumed_gen))
-			total += redirected;
+		if (f->cookie[i] && !kmaps_state(f->cookie[i], &state)) {
+			total += state.redirected;
+			counters.overlap_cut += state.overlap_cut;
+			if (cfg.verbose)
+				logmsg("%s %s: redirected %llu passed %llu read %llu copied %llu "
+				       "overlap_cut %llu",
+				       f->client_text, i ? "down" : "up",
+				       (unsigned long long)state.redirected,
+				       (unsigned long long)state.passed,
+				       (unsigned long long)f->d[i].consumed,
+				       (unsigned long long)f->d[i].bytes,
+				       (unsigned long long)state.overlap_cut);
+		}
 		if (i == 0)
 			*up = total;
 		else

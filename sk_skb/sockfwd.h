@@ -42,7 +42,14 @@ struct sockfwd_state {
 	__u64 redirected;
 	__u64 passed;
 	__u32 resumed_gen;
-	__u32 pad;
+	/* Sequence number of the next byte never seen, valid once seq_known:
+	 * a retransmission that overlaps bytes already delivered is queued
+	 * whole by TCP, and the verdict (tcp_read_skb) gets it whole.
+	 */
+	__u32 next_seq;
+	__u32 seq_known;
+	__u32 trim_failed; /* overlap we could not cut: the stream is corrupt */
+	__u64 overlap_cut; /* duplicate bytes removed */
 };
 
 #endif

@@ -66,7 +66,8 @@ sfw_start() {
 	local before
 	SFW_LOG=$TEST_TMP/sockfwd.log
 	before=$(grep -c "ready" "$SFW_LOG" 2>/dev/null)
-	sfw_bg fwd "$SFW" --maps "${PIN:-/sys/fs/bpf/sockfwd-test-none}" "$@" 2>>"$SFW_LOG"
+	# shellcheck disable=SC2086 # SFW_EXTRA: extra options when debugging
+	sfw_bg fwd "$SFW" --maps "${PIN:-/sys/fs/bpf/sockfwd-test-none}" "$@" ${SFW_EXTRA:-} 2>>"$SFW_LOG"
 	SFW_PID=$BG_PID
 	wait_for 5 sh -c "[ \$(grep -c ready '$SFW_LOG') -gt ${before:-0} ]" ||
 		{ cat "$SFW_LOG"; fail "sockfwd did not start"; }
@@ -136,6 +137,9 @@ sha_transfer() {
 	got_up=$(cat "$TEST_TMP/srv.sha")
 	got_down=$(cat "$TEST_TMP/cli.sha")
 	log "client: $(cat "$TEST_TMP/cli.err"); server: $(cat "$TEST_TMP/srv.err")"
+	if [ "$got_up" != "$want_up" ] || [ "$got_down" != "$want_down" ]; then
+		[ -n "$SFW_LOG" ] && cat "$SFW_LOG"
+	fi
 	check_eq "$got_up" "$want_up" "sha256 client->server ($up bytes)"
 	check_eq "$got_down" "$want_down" "sha256 server->client ($down bytes)"
 }
@@ -187,7 +191,7 @@ test_proxies_and_auth() {
 	sha_transfer 192.0.2.2:1000 300000 $((3 << 20))
 	# microsocks closes both ways on the first EOF (no half-close): the
 	# client keeps its side open and the server closes once it has all.
-	SRV_OPTS="-r 300000" sha_transfer 192.0.2.2:1001 300000 $((3 << 20)) -H
+	SRV_OPTS="-r 300000 -H" sha_transfer 192.0.2.2:1001 300000 $((3 << 20)) -H
 	sha_transfer 192.0.2.2:1002 300000 $((3 << 20))
 	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 3 ]"
 	log "$(log_lines)"
@@ -226,7 +230,7 @@ test_early_bytes_sockmap() {
 	sfw_load_maps
 	dante_start none
 	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 --mode sockmap
-	SRV_OPTS="-r 5000" sha_transfer 192.0.2.2:1000 5000 7000 -H
+	SRV_OPTS="-r 5000 -H" sha_transfer 192.0.2.2:1000 5000 7000 -H
 	wait_log "close=eof"
 	log "$(log_lines)"
 	log_lines | grep -q 'mode=sockmap up=5000 down=7000 early=[1-9]' ||
@@ -444,7 +448,7 @@ test_config_file() {
 	EOC
 	sfw_start -c "$TEST_TMP/sockfwd.conf"
 	SRV_OPTS="-r 200000" sha_transfer 192.0.2.2:1000 200000 300000 -H
-	SRV_OPTS="-r 200000" sha_transfer 192.0.2.2:1001 200000 300000 -H
+	SRV_OPTS="-r 200000 -H" sha_transfer 192.0.2.2:1001 200000 300000 -H
 	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 2 ]" || fail "flows did not end"
 	log "$(log_lines)"
 	log_lines | grep -q "listen=192.0.2.2:1001 target=203.0.113.2:5001 via=198.51.100.2:1081 mode=sockmap" ||
@@ -543,4 +547,22 @@ test_least_privilege() {
 	check_eq "$(awk '/^Uid/ {print $2 $3}' "/proc/$SFW_PID/status")" 6553465534 "uid after --user"
 	SRV_OPTS="-r 100000" sha_transfer 192.0.2.2:1000 100000 100000 -H
 	wait_log "listen=192.0.2.2:1000 .*mode=sockmap"
+}
+
+# Pause and resume over and over (a 64 KiB queue limit) while both
+# directions are busy: every byte arrives, in order, five times running.
+test_pause_resume_stress_sockmap() {
+	sfw_topology
+	sfw_load_maps
+	dante_start none
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 \
+		--mode sockmap --queue-limit 65536 -v
+	local i
+	for i in 1 2 3 4 5; do
+		sha_transfer 192.0.2.2:1000 $((64 << 20)) $((64 << 20))
+	done
+	log "pauses: $(sfw_counter pauses), resumes: $(sfw_counter resumes), overlap cut: $(sfw_counter overlap_cut)"
+	[ "$(sfw_counter pauses)" -gt 0 ] || fail "no pause happened"
+	check_eq "$(log_lines | grep -c 'mode=sockmap up=67108864 down=67108864 .*close=eof')" 5 \
+		"flows complete in sockmap mode"
 }
