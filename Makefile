@@ -86,7 +86,8 @@ $(BUILD)/tests/xdp-pass.o: bench/xdp_pass.bpf.c | $(BUILD)/tests
 $(BUILD)/tests/tc-pass.o: bench/tc_pass.bpf.c | $(BUILD)/tests
 	$(call bpf_compile,bpfel,)
 
-$(BUILD)/sockfwd: $(SOCKFWD_SRCS) | $(BUILD)
+# gcc -MMD with several sources writes one .d for the last only: list headers.
+$(BUILD)/sockfwd: $(SOCKFWD_SRCS) $(wildcard sk_skb/*.h) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $(SOCKFWD_SRCS) -o $@ $(LDFLAGS) $(LDLIBS_BPF)
 

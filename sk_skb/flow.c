@@ -137,7 +137,8 @@ static void log_close(struct flow *f, const char *reason)
 	       f->phase == PH_RELAY ? mode_name[f->mode] : "none",
 	       f->fallback_text[0] ? " fallback=\"" : "", f->fallback_text,
 	       f->fallback_text[0] ? "\"" : "", (unsigned long long)up, (unsigned long long)down,
-	       (unsigned long long)f->early_bytes, (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000), reason);
+	       (unsigned long long)f->early_bytes, (unsigned long long)(dur / 1000),
+	       (unsigned long long)(dur % 1000), reason);
 }
 
 /* reset_side: the socket to close with RST (SO_LINGER 0), or RESET_NONE. */
@@ -219,7 +220,8 @@ static void flow_abort(struct flow *f, int side, int err)
 	char reason[96];
 
 	snprintf(reason, sizeof(reason), "%s %s", side == 0 ? "client" : "upstream",
-		 err == -ECONNRESET || err == ECONNRESET ? "reset" : strerror(err < 0 ? -err : err));
+		 err == -ECONNRESET || err == ECONNRESET ? "reset" :
+							   strerror(err < 0 ? -err : err));
 	flow_close(f, reason, 1 - side);
 }
 
@@ -274,8 +276,8 @@ static bool handle_reply(struct flow *f)
 		if (f->reply[1] == 2 && proxy->has_auth) {
 			queue_out(f, PH_AUTH, socks5_auth_request(proxy, f->out), 2);
 		} else if (f->reply[1] == 0) {
-			queue_out(f, PH_REQUEST, socks5_connect_request(&f->listener->target, f->out),
-				  5);
+			queue_out(f, PH_REQUEST,
+				  socks5_connect_request(&f->listener->target, f->out), 5);
 		} else {
 			flow_fail(f, "socks5: no acceptable authentication method (0x%02x)",
 				  f->reply[1]);
@@ -424,9 +426,9 @@ void flow_event(void *ptr, uint32_t events)
 	if (f->phase == PH_CONNECT && side == 1) {
 		err = sock_error(f->fd[1]);
 		if (err) {
-			const struct fwd_hostport *to =
-				f->listener->proxy.present ? &f->listener->proxy.server
-							   : &f->listener->target;
+			const struct fwd_hostport *to = f->listener->proxy.present ?
+								&f->listener->proxy.server :
+								&f->listener->target;
 
 			flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(err));
 		} else if (events & (EPOLLOUT | EPOLLHUP)) {

@@ -382,14 +382,13 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "sockfwd: -t and -x follow the -l they belong to\n");
 		return -EINVAL;
 	}
-	if (!cfg.listeners || optind != argc || cfg.max_conns <= 0 ||
-	    cfg.connect_timeout_ms <= 0) {
+	if (!cfg.listeners || optind != argc || cfg.max_conns <= 0 || cfg.connect_timeout_ms <= 0) {
 		usage(stderr);
 		return -EINVAL;
 	}
 	if (!cfg.maps_dir)
-		cfg.maps_dir = getenv("SOCKFWD_PIN_DIR") ? getenv("SOCKFWD_PIN_DIR")
-							 : DEFAULT_MAPS_DIR;
+		cfg.maps_dir = getenv("SOCKFWD_PIN_DIR") ? getenv("SOCKFWD_PIN_DIR") :
+							   DEFAULT_MAPS_DIR;
 	return 0;
 pair_incomplete:
 	fprintf(stderr, "sockfwd: -l %s has no -t\n", listen);
@@ -459,8 +458,8 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv) || setup())
 		return 1;
-	logmsg("ready: %s mode, maps %s", (const char *[]){ "auto", "sockmap", "splice",
-							     "copy" }[cfg.mode],
+	logmsg("ready: %s mode, maps %s",
+	       (const char *[]){ "auto", "sockmap", "splice", "copy" }[cfg.mode],
 	       kmaps_available() ? cfg.maps_dir : "not used");
 	for (;;) {
 		now = now_ms();

@@ -161,9 +161,8 @@ static int sockmap_setup(struct flow *f)
 		/* Bytes that arrived before the socket had its program are still
 		 * in its receive queue; nothing runs the verdict on them until
 		 * more data comes.  recv() on a socket with a verdict program
-		 * runs it on them first, under the socket lock (MSG_PEEK: take
-		 * nothing).  SO_RCVLOWAT does too, but without that lock it races
-		 * the softirq and an skb can be redirected twice (seen on 6.18).
+		 * runs it on them first (tcp_bpf calls tcp_data_ready() with the
+		 * socket locked); MSG_PEEK takes nothing.
 		 */
 		recv(f->fd[i], &peek, 1, MSG_PEEK | MSG_DONTWAIT);
 		d->src_cookie = f->cookie[i];
@@ -255,8 +254,8 @@ static void maybe_resume(struct dir *d, bool src_idle)
 	d->ks = KS_RESUMING;
 	set_check(d, now_ms(), CHECK_PENDING_MS);
 	if (cfg.verbose)
-		logmsg("%s resume requested, gen %u consumed %llu", d->src_side ? "down" : "up", d->gen,
-		       (unsigned long long)d->consumed);
+		logmsg("%s resume requested, gen %u consumed %llu", d->src_side ? "down" : "up",
+		       d->gen, (unsigned long long)d->consumed);
 }
 
 static int pump_copy(struct flow *f, struct dir *d)
@@ -461,15 +460,17 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 			d->drained = false;
 			counters.pauses++;
 			if (cfg.verbose)
-				logmsg("%s %s: paused, %lld bytes queued for redirect", f->client_text,
-				       d->src_side ? "down" : "up", (long long)backlog);
+				logmsg("%s %s: paused, %lld bytes queued for redirect",
+				       f->client_text, d->src_side ? "down" : "up",
+				       (long long)backlog);
 			set_check(d, now, CHECK_PENDING_MS);
 		} else if (redirected != d->last_redirected) {
 			d->last_redirected = redirected;
 			set_check(d, now, CHECK_ACTIVE_MS);
 		} else {
-			set_check(d, now, d->interval * 2 > CHECK_IDLE_MAX_MS ? CHECK_IDLE_MAX_MS
-									     : d->interval * 2 + 1);
+			set_check(d, now,
+				  d->interval * 2 > CHECK_IDLE_MAX_MS ? CHECK_IDLE_MAX_MS :
+									d->interval * 2 + 1);
 		}
 		break;
 	case KS_PASS:
@@ -494,8 +495,9 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 				       (unsigned long long)d->consumed);
 			set_check(d, now, CHECK_ACTIVE_MS);
 		} else {
-			set_check(d, now, d->interval * 2 > CHECK_IDLE_MAX_MS ? CHECK_IDLE_MAX_MS
-									     : d->interval * 2 + 1);
+			set_check(d, now,
+				  d->interval * 2 > CHECK_IDLE_MAX_MS ? CHECK_IDLE_MAX_MS :
+									d->interval * 2 + 1);
 		}
 		break;
 	default:

@@ -110,6 +110,7 @@ static __always_inline int cut_old_bytes(struct __sk_buff *skb, struct sockfwd_s
 	return 0;
 }
 
+/* cppcheck-suppress unknownMacro */
 SEC("sk_skb/stream_verdict")
 int sockfwd_verdict(struct __sk_buff *skb)
 {

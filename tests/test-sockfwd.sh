@@ -382,10 +382,10 @@ test_ipv6() {
 		-l '[2001:db8:1::2]:1001' -t srv6.sockfwd.test:5001 -x 'socks5://[2001:db8:2::2]:1080' \
 		-l ':1002' -t '[2001:db8:3::2]:5001'
 	SRV_LISTEN='[2001:db8:3::2]:5001' sha_transfer '[2001:db8:1::2]:1000' $((16 << 20)) $((16 << 20))
-	SRV_LISTEN='[2001:db8:3::2]:5001' SRV_OPTS="-r 100000" sha_transfer '[2001:db8:1::2]:1001' 100000 100000 -H
+	SRV_LISTEN='[2001:db8:3::2]:5001' SRV_OPTS="-r 100000 -H" sha_transfer '[2001:db8:1::2]:1001' 100000 100000 -H
 	# (direct connect is quick: keep the client's FIN for later, else it is
 	# in CLOSE_WAIT before insertion and falls back to splice)
-	SRV_LISTEN='[2001:db8:3::2]:5001' SRV_OPTS="-r 100000" sha_transfer '192.0.2.2:1002' 100000 100000 -H
+	SRV_LISTEN='[2001:db8:3::2]:5001' SRV_OPTS="-r 100000 -H" sha_transfer '192.0.2.2:1002' 100000 100000 -H
 	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 3 ]" || fail "flows did not end"
 	log "$(log_lines)"
 	log_lines | grep -q 'client=\[2001:db8:1::1\]:[0-9]* listen=\[2001:db8:1::2\]:1000 target=\[2001:db8:3::2\]:5001 via=\[2001:db8:2::2\]:1080 mode=sockmap up=16777216' ||
@@ -447,7 +447,7 @@ test_config_file() {
 	192.0.2.2:1001    203.0.113.2:5001    socks5://mu:mpass@198.51.100.2:1081  # microsocks
 	EOC
 	sfw_start -c "$TEST_TMP/sockfwd.conf"
-	SRV_OPTS="-r 200000" sha_transfer 192.0.2.2:1000 200000 300000 -H
+	SRV_OPTS="-r 200000 -H" sha_transfer 192.0.2.2:1000 200000 300000 -H
 	SRV_OPTS="-r 200000 -H" sha_transfer 192.0.2.2:1001 200000 300000 -H
 	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 2 ]" || fail "flows did not end"
 	log "$(log_lines)"
@@ -529,7 +529,7 @@ test_least_privilege() {
 	wait_log "ready: auto mode, maps $PIN"
 	check_eq "$(awk '/^CapEff/ {print $2}' "/proc/$SFW_PID/status")" 0000000000000000 \
 		"effective capabilities of the helper"
-	SRV_OPTS="-r 100000" sha_transfer 192.0.2.2:2000 100000 100000 -H
+	SRV_OPTS="-r 100000 -H" sha_transfer 192.0.2.2:2000 100000 100000 -H
 	wait_log "mode=sockmap up=100000 down=100000"
 	sfw_stop
 
@@ -538,14 +538,14 @@ test_least_privilege() {
 		"$SFW" --maps "$PIN" -l 192.0.2.2:2001 -t 203.0.113.2:5001 2>>"$SFW_LOG"
 	SFW_PID=$BG_PID
 	wait_log "sockmap unavailable (Permission denied)"
-	SRV_OPTS="-r 100000" sha_transfer 192.0.2.2:2001 100000 100000 -H
+	SRV_OPTS="-r 100000 -H" sha_transfer 192.0.2.2:2001 100000 100000 -H
 	wait_log "listen=192.0.2.2:2001 .*mode=splice"
 	sfw_stop
 	chmod 0750 "$PIN"
 
 	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --user nobody
 	check_eq "$(awk '/^Uid/ {print $2 $3}' "/proc/$SFW_PID/status")" 6553465534 "uid after --user"
-	SRV_OPTS="-r 100000" sha_transfer 192.0.2.2:1000 100000 100000 -H
+	SRV_OPTS="-r 100000 -H" sha_transfer 192.0.2.2:1000 100000 100000 -H
 	wait_log "listen=192.0.2.2:1000 .*mode=sockmap"
 }
 
@@ -557,8 +557,9 @@ test_pause_resume_stress_sockmap() {
 	dante_start none
 	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 \
 		--mode sockmap --queue-limit 65536 -v
-	local i
-	for i in 1 2 3 4 5; do
+	local round
+	for round in 1 2 3 4 5; do
+		log "round $round"
 		sha_transfer 192.0.2.2:1000 $((64 << 20)) $((64 << 20))
 	done
 	log "pauses: $(sfw_counter pauses), resumes: $(sfw_counter resumes), overlap cut: $(sfw_counter overlap_cut)"

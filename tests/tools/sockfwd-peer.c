@@ -215,7 +215,8 @@ static int run(int fd)
 				if (verify) {
 					stream_fill(&check, expect, (size_t)n);
 					if (memcmp(expect, rxbuf, (size_t)n) != 0) {
-						fprintf(stderr, "sockfwd-peer: mismatch near byte %llu\n",
+						fprintf(stderr,
+							"sockfwd-peer: mismatch near byte %llu\n",
 							(unsigned long long)received);
 						rc = 1;
 						break;
@@ -296,26 +297,65 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "c:l:g:s:o:HRW:T:emVG:Ar:n:k:zP")) != -1) {
 		switch (opt) {
-		case 'c': connect_to = optarg; break;
-		case 'l': listen_on = optarg; break;
-		case 'g': send_total = strtoull(optarg, NULL, 0); break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		case 'o': out_path = optarg; break;
-		case 'H': keep_open = true; break;
-		case 'R': reset_end = true; break;
-		case 'W': wait_ms = atol(optarg); break;
-		case 'T': send_ms = atol(optarg); break;
-		case 'e': echo = true; break;
-		case 'm': many = true; break;
-		case 'V': verify = true; break;
-		case 'G': gen = strtoll(optarg, NULL, 0); break;
-		case 'A': after_eof = true; break;
-		case 'r': read_limit = strtoull(optarg, NULL, 0); break;
-		case 'n': count = atol(optarg); break;
-		case 'k': procs = atol(optarg); break;
-		case 'z': random_size = true; break;
-		case 'P': progress = true; break;
-		default: return 2;
+		case 'c':
+			connect_to = optarg;
+			break;
+		case 'l':
+			listen_on = optarg;
+			break;
+		case 'g':
+			send_total = strtoull(optarg, NULL, 0);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'H':
+			keep_open = true;
+			break;
+		case 'R':
+			reset_end = true;
+			break;
+		case 'W':
+			wait_ms = atol(optarg);
+			break;
+		case 'T':
+			send_ms = atol(optarg);
+			break;
+		case 'e':
+			echo = true;
+			break;
+		case 'm':
+			many = true;
+			break;
+		case 'V':
+			verify = true;
+			break;
+		case 'G':
+			gen = strtoll(optarg, NULL, 0);
+			break;
+		case 'A':
+			after_eof = true;
+			break;
+		case 'r':
+			read_limit = strtoull(optarg, NULL, 0);
+			break;
+		case 'n':
+			count = atol(optarg);
+			break;
+		case 'k':
+			procs = atol(optarg);
+			break;
+		case 'z':
+			random_size = true;
+			break;
+		case 'P':
+			progress = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (gen >= 0) {
@@ -342,7 +382,8 @@ int main(int argc, char **argv)
 	fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (connect_to) {
 		if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
-			fprintf(stderr, "sockfwd-peer: connect %s: %s\n", connect_to, strerror(errno));
+			fprintf(stderr, "sockfwd-peer: connect %s: %s\n", connect_to,
+				strerror(errno));
 			return 1;
 		}
 		return run(fd);
