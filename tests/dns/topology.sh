@@ -19,6 +19,25 @@
 # w1 sits in a namespace of its own, with no addresses and no forwarding:
 # in the censor, the kernel would route each frame dns-tunwire reads on w1
 # back out of w0, and round again until the TTL ran out.
+#
+# DNS_HOPS=N (default 0) puts N routers between censor and resolver, so the
+# resolver's packets reach the client with a TTL/hop limit N lower than the
+# censor's forgeries (what clean-dns's hop-count rule sees):
+#   censor (r1) -- (h0) hop1 (h1) -- (h0) hop2 (h1) -- (s0) resolver
+#   link i between censor or hop(i-1) and hop i: 192.0.2.(128+8(i-1))/29,
+#   .1 on the censor's side, .2 on the far side; 2001:db8:10:i::1/2 /64.
+# hopN holds 198.51.100.1 and 2001:db8:2::1 on the resolver's link.
+# dns_route_detour and dns_route_direct then add and remove one hop
+# between hop1 and hop2 (needs DNS_HOPS >= 2):
+#   hop1 (d0) -- (d1) detour (d2) -- (d3) hop2
+#   192.0.2.193/29 .194   192.0.2.201/29 .202   2001:db8:20::/64, 2001:db8:21::/64
+#
+# DNS_NAT_ROUTER=1 puts a home router with masquerading (nft, IPv4 and
+# IPv6) between client and censor; the router holds the client's old
+# addresses on its upstream u0, the client sits on the router's LAN:
+#   client (c0) ---- (l0) router (u0) ---- (r0) censor ...
+#   192.0.2.162/29      192.0.2.161  192.0.2.2
+#   2001:db8:4::2/64    2001:db8:4::1 2001:db8:1::2
 
 DNS_DIR=$ROOT/tests/dns
 CLEAN_DNS=$ROOT/scripts/clean-dns
@@ -35,6 +54,14 @@ TUN_CLIENT4=192.0.2.66
 TUN_CLIENT6=2001:db8:3::2
 TUN_CENSOR4=192.0.2.65
 TUN_CENSOR6=2001:db8:3::1
+DNS_HOPS=${DNS_HOPS:-0}
+DNS_NAT_ROUTER=${DNS_NAT_ROUTER:-0}
+ROUTER_UPSTREAM4=192.0.2.2
+ROUTER_UPSTREAM6=2001:db8:1::2
+ROUTER_LAN4=192.0.2.161
+ROUTER_LAN6=2001:db8:4::1
+LAN_CLIENT4=192.0.2.162
+LAN_CLIENT6=2001:db8:4::2
 # MACs of the censor's end of the tun wire, fixed so dns-tunwire can be told.
 TUN_CENSOR_MAC=02:00:00:00:c0:01
 TUN_WIRE_MAC=02:00:00:00:c0:02
@@ -72,24 +99,47 @@ dns_bg() {
 # addr6 NS DEV ADDR/LEN: an IPv6 address usable at once (no DAD wait).
 addr6() { nsx "$1" ip -6 addr add "$3" dev "$2" nodad; }
 
-# dns_topology: the three namespaces above, routed, no servers yet.
+# dns_topology: the namespaces above (DNS_HOPS routers between censor and
+# resolver, DNS_NAT_ROUTER), routed, no servers yet.
 dns_topology() {
+	local i
 	ns_add client
 	ns_add censor
 	ns_add resolver
-	veth client c0 censor r0
-	veth censor r1 resolver s0
-	nsx client ip addr add "$CLIENT4/26" dev c0
-	addr6 client c0 "$CLIENT6/64"
-	# Routes to the test prefixes only, never a default route: whatever a
-	# server tries (root priming, say), no packet can leave the test.
-	nsx client ip route add 198.51.100.0/24 via "$CENSOR_CLIENT_SIDE4"
-	nsx client ip -6 route add 2001:db8::/32 via "$CENSOR_CLIENT_SIDE6"
+	for ((i = 1; i <= DNS_HOPS; i++)); do
+		ns_add "hop$i"
+	done
+	if [ "$DNS_NAT_ROUTER" = 1 ]; then
+		dns_nat_router
+	else
+		veth client c0 censor r0
+		nsx client ip addr add "$CLIENT4/26" dev c0
+		addr6 client c0 "$CLIENT6/64"
+		# Routes to the test prefixes only, never a default route:
+		# whatever a server tries (root priming, say), no packet can
+		# leave the test.
+		nsx client ip route add 198.51.100.0/24 via "$CENSOR_CLIENT_SIDE4"
+		nsx client ip -6 route add 2001:db8::/32 via "$CENSOR_CLIENT_SIDE6"
+	fi
 	nsx censor ip addr add "$CENSOR_CLIENT_SIDE4/26" dev r0
 	addr6 censor r0 "$CENSOR_CLIENT_SIDE6/64"
-	nsx censor ip addr add "$CENSOR_RESOLVER_SIDE4/24" dev r1
-	addr6 censor r1 "$CENSOR_RESOLVER_SIDE6/64"
 	nsx censor sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	if [ "$DNS_HOPS" -eq 0 ]; then
+		veth censor r1 resolver s0
+		nsx censor ip addr add "$CENSOR_RESOLVER_SIDE4/24" dev r1
+		addr6 censor r1 "$CENSOR_RESOLVER_SIDE6/64"
+	else
+		veth censor r1 hop1 h0
+		dns_hop_link censor r1 hop1 h0 1
+		for ((i = 1; i <= DNS_HOPS; i++)); do
+			[ "$i" -gt 1 ] || continue
+			veth "hop$((i - 1))" h1 "hop$i" h0
+			dns_hop_link "hop$((i - 1))" h1 "hop$i" h0 "$i"
+		done
+		veth "hop$DNS_HOPS" h1 resolver s0
+		nsx "hop$DNS_HOPS" ip addr add "$CENSOR_RESOLVER_SIDE4/24" dev h1
+		addr6 "hop$DNS_HOPS" h1 "$CENSOR_RESOLVER_SIDE6/64"
+	fi
 	nsx resolver ip addr add "$RESOLVER4/24" dev s0
 	addr6 resolver s0 "$RESOLVER6/64"
 	nsx resolver ip route add 192.0.2.0/24 via "$CENSOR_RESOLVER_SIDE4"
@@ -100,6 +150,97 @@ dns_topology() {
 	# this).  Any of the four rules is safe for it.
 	wait_for 5 nsx client ping -c1 -W1 "$RESOLVER4" || fail "no route client -> resolver"
 	wait_for 5 nsx client ping -6 -c1 -W1 "$RESOLVER6" || fail "no IPv6 route client -> resolver"
+}
+
+# dns_hop_link NEAR NEAR_IF FAR FAR_IF I: address link I (see above) and
+# route over it: NEAR sends the resolver's prefixes to FAR, FAR sends the
+# client side (all of 192.0.2.0/24 and 2001:db8::/32 but the resolver's
+# link) back to NEAR.  FAR forwards.
+dns_hop_link() {
+	local near=$1 near_if=$2 far=$3 far_if=$4 i=$5 base
+	base=192.0.2.$((128 + 8 * (i - 1)))
+	nsx "$near" ip addr add "${base%.*}.$((${base##*.} + 1))/29" dev "$near_if"
+	nsx "$far" ip addr add "${base%.*}.$((${base##*.} + 2))/29" dev "$far_if"
+	addr6 "$near" "$near_if" "2001:db8:10:$i::1/64"
+	addr6 "$far" "$far_if" "2001:db8:10:$i::2/64"
+	nsx "$near" ip route add 198.51.100.0/24 via "${base%.*}.$((${base##*.} + 2))"
+	nsx "$near" ip -6 route add 2001:db8:2::/64 via "2001:db8:10:$i::2"
+	nsx "$far" ip route add 192.0.2.0/24 via "${base%.*}.$((${base##*.} + 1))"
+	nsx "$far" ip -6 route add 2001:db8::/32 via "2001:db8:10:$i::1"
+	nsx "$far" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
+# dns_nat_router: the router namespace between client and censor, with
+# masquerading on its upstream device u0 (IPv4 and IPv6, one nft table).
+dns_nat_router() {
+	ns_add router
+	veth router u0 censor r0
+	veth client c0 router l0
+	nsx router ip addr add "$ROUTER_UPSTREAM4/26" dev u0
+	addr6 router u0 "$ROUTER_UPSTREAM6/64"
+	nsx router ip addr add "$ROUTER_LAN4/29" dev l0
+	addr6 router l0 "$ROUTER_LAN6/64"
+	nsx router ip route add 198.51.100.0/24 via "$CENSOR_CLIENT_SIDE4"
+	nsx router ip -6 route add 2001:db8::/32 via "$CENSOR_CLIENT_SIDE6"
+	nsx router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	nsx router nft -f - <<-EOF || fail "nft masquerade in the router"
+		table inet cdns_nat {
+			chain postrouting {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "u0" masquerade
+			}
+		}
+	EOF
+	nsx client ip addr add "$LAN_CLIENT4/29" dev c0
+	addr6 client c0 "$LAN_CLIENT6/64"
+	nsx client ip route add 198.51.100.0/24 via "$ROUTER_LAN4"
+	nsx client ip -6 route add 2001:db8::/32 via "$ROUTER_LAN6"
+}
+
+# dns_route_detour: the resolver's traffic between hop1 and hop2 goes
+# through one more router (the detour namespace, made on first use).
+# dns_route_direct: back to the direct link.  Both ways change, so TCP
+# (what clean-dns learns from) and UDP answers take the same path.
+dns_route_detour() {
+	[ "$DNS_HOPS" -ge 2 ] || fail "dns_route_detour needs DNS_HOPS >= 2"
+	if ! [ -e "$(ns_path detour)" ]; then
+		ns_add detour
+		veth hop1 d0 detour d1
+		veth detour d2 hop2 d3
+		nsx hop1 ip addr add 192.0.2.193/29 dev d0
+		nsx detour ip addr add 192.0.2.194/29 dev d1
+		nsx detour ip addr add 192.0.2.201/29 dev d2
+		nsx hop2 ip addr add 192.0.2.202/29 dev d3
+		addr6 hop1 d0 2001:db8:20::1/64
+		addr6 detour d1 2001:db8:20::2/64
+		addr6 detour d2 2001:db8:21::1/64
+		addr6 hop2 d3 2001:db8:21::2/64
+		nsx detour ip route add 198.51.100.0/24 via 192.0.2.202
+		nsx detour ip -6 route add 2001:db8:2::/64 via 2001:db8:21::2
+		nsx detour ip route add 192.0.2.0/24 via 192.0.2.193
+		nsx detour ip -6 route add 2001:db8::/32 via 2001:db8:20::1
+		nsx detour sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	fi
+	nsx hop1 ip route replace 198.51.100.0/24 via 192.0.2.194
+	nsx hop1 ip -6 route replace 2001:db8:2::/64 via 2001:db8:20::2
+	nsx hop2 ip route replace 192.0.2.0/24 via 192.0.2.201
+	nsx hop2 ip -6 route replace 2001:db8::/32 via 2001:db8:21::1
+	dns_route_check
+}
+
+dns_route_direct() {
+	nsx hop1 ip route replace 198.51.100.0/24 via 192.0.2.138
+	nsx hop1 ip -6 route replace 2001:db8:2::/64 via 2001:db8:10:2::2
+	nsx hop2 ip route replace 192.0.2.0/24 via 192.0.2.137
+	nsx hop2 ip -6 route replace 2001:db8::/32 via 2001:db8:10:2::1
+	dns_route_check
+}
+
+# dns_route_check: the resolver answers pings over the new path, both
+# families (which also settles the new links' neighbour entries).
+dns_route_check() {
+	wait_for 5 nsx client ping -c1 -W1 "$RESOLVER4" || fail "no route to the resolver"
+	wait_for 5 nsx client ping -6 -c1 -W1 "$RESOLVER6" || fail "no IPv6 route to the resolver"
 }
 
 # dns_tun_client [INJECT_STYLES]: move the client's routes to the resolver onto
@@ -169,8 +310,9 @@ dns_resolving() {
 	[ -n "$(dns_answers "$@")" ]
 }
 
-# dns_censored_resolver: knot serving cdns.test on the resolver's loopback,
-# behind dns-delay, and unbound on RESOLVER4/RESOLVER6 using it.
+# dns_censored_resolver [UNBOUND_EXTRA]: knot serving cdns.test on the
+# resolver's loopback, behind dns-delay, and unbound on RESOLVER4/RESOLVER6
+# using it; UNBOUND_EXTRA goes into unbound's server section.
 dns_censored_resolver() {
 	cp "$DNS_DIR/cdns.test.zone" "$TEST_TMP/cdns.test.zone"
 	dns_start_knot resolver knot "127.0.0.1@5301" \
@@ -181,7 +323,7 @@ dns_censored_resolver() {
 		"stub-zone:
     name: \"$DNS_ZONE.\"
     stub-addr: 127.0.0.1@5300" iterator \
-		"    local-zone: \"$DNS_ZONE.\" transparent"
+		"    local-zone: \"$DNS_ZONE.\" transparent" "${1:-}"
 	wait_for 10 dns_resolving resolver 127.0.0.1 "mail.$DNS_ZONE" A -p 5301 ||
 		fail "knot does not answer: $(cat "$TEST_TMP/knot/knotd.log")"
 	wait_for 10 dns_resolving client "$RESOLVER4" "mail.$DNS_ZONE" A ||

@@ -40,6 +40,7 @@
 #define DNS_OPCODE_MASK 0x7800
 #define DNS_TYPE_A 1
 #define DNS_TYPE_AAAA 28
+#define DNS_TYPE_OPT 41
 #define DNS_CLASS_IN 1
 #define FORGERIES_PER_QUERY_MAX 2
 #define RESOLVERS_MAX 8
@@ -116,6 +117,7 @@ struct dns_query {
 	const uint8_t *question; /* qname, qtype, qclass: copied into the answer */
 	size_t question_len;
 	size_t qname_len;
+	bool edns; /* an OPT record follows the question (RFC 6891) */
 	char name[DNS_NAME_MAX + 1]; /* qname in text, for the log */
 };
 
@@ -251,6 +253,14 @@ static inline int dns_query_parse(const uint8_t *packet, size_t len, struct dns_
 		return -1;
 	query->question_len = query->qname_len + 4;
 	query->qtype = get_be16(query->question + query->qname_len);
+	/* EDNS as a resolver sees it: the first additional record is OPT,
+	 * owner the root name.  Logged so a test can tell which forgeries
+	 * answer EDNS queries (those clean-dns's edns-echo rule can catch).
+	 */
+	query->edns = get_be16(dns + 10) > 0 && !get_be16(dns + 6) && !get_be16(dns + 8) &&
+		      query->question_len + 3 <= dns_len - DNS_HEADER_LEN &&
+		      query->question[query->question_len] == 0 &&
+		      get_be16(query->question + query->question_len + 1) == DNS_TYPE_OPT;
 	return 0;
 }
 
@@ -396,11 +406,11 @@ static inline void forgery_print(FILE *out, unsigned long number, const struct d
 
 	fprintf(out,
 		"forgery %lu style=%s client=%s#%u resolver=%s id=0x%04x qname=%s qtype=%u "
-		"answer=%s ipid=%s df=%d flags=0x%04x name=%s ttl=%u\n",
+		"edns=%d answer=%s ipid=%s df=%d flags=0x%04x name=%s ttl=%u\n",
 		number, forge_style_names[forgery->style],
 		ip_address_text(&query->client, client, sizeof(client)), query->client_port,
 		ip_address_text(&query->resolver, resolver, sizeof(resolver)), query->id,
-		query->name, query->qtype,
+		query->name, query->qtype, query->edns,
 		ip_address_text(&forgery->answer, answer, sizeof(answer)), ip_id,
 		v4 && forgery->dont_fragment, forgery->flags,
 		forgery->name_written_out ? "full" : "pointer", forgery->ttl);

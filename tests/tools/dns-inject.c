@@ -13,7 +13,8 @@
  * One line per forgery goes to stdout, and "total N" when SIGTERM or SIGINT
  * ends the program, so a test can compare what was sent with what clean-dns
  * dropped.  --watch prints the DNS responses seen on the interface instead
- * (the fingerprint of a real server) and forges nothing.
+ * (the fingerprint of a real server: IP TTL or hop limit, IPv4 ID and DF,
+ * IPv6 flow label, DNS flags and counts) and forges nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -168,10 +169,11 @@ static void send_forgeries(struct injector *injector, const uint8_t *query_frame
 static void print_response(struct injector *injector, const uint8_t *packet, size_t len)
 {
 	char source[INET6_ADDRSTRLEN], destination[INET6_ADDRSTRLEN], ip_id[8] = "-";
-	char qname[DNS_NAME_MAX + 1] = "?";
+	char flow_label[8] = "-", qname[DNS_NAME_MAX + 1] = "?";
 	const char *answer_name = "-";
 	const uint8_t *udp, *dns, *end = packet + len;
 	int family, dont_fragment = 0;
+	unsigned int ttl;
 	size_t qname_len;
 
 	if (len < IPV4_HEADER_LEN)
@@ -182,6 +184,7 @@ static void print_response(struct injector *injector, const uint8_t *packet, siz
 			return;
 		snprintf(ip_id, sizeof(ip_id), "%u", get_be16(packet + 4));
 		dont_fragment = !!(get_be16(packet + 6) & IP_DF_BIT);
+		ttl = packet[8];
 		inet_ntop(AF_INET, packet + 12, source, sizeof(source));
 		inet_ntop(AF_INET, packet + 16, destination, sizeof(destination));
 		udp = packet + (packet[0] & 0x0f) * 4;
@@ -189,6 +192,10 @@ static void print_response(struct injector *injector, const uint8_t *packet, siz
 		family = AF_INET6;
 		if (packet[6] != IPPROTO_UDP)
 			return;
+		/* Linux labels its flows (net.ipv6.auto_flowlabels=1) */
+		snprintf(flow_label, sizeof(flow_label), "0x%05x",
+			 (packet[1] & 0x0f) << 16 | packet[2] << 8 | packet[3]);
+		ttl = packet[7];
 		inet_ntop(AF_INET6, packet + 8, source, sizeof(source));
 		inet_ntop(AF_INET6, packet + 24, destination, sizeof(destination));
 		udp = packet + IPV6_HEADER_LEN;
@@ -206,10 +213,10 @@ static void print_response(struct injector *injector, const uint8_t *packet, siz
 	if (qname_len && get_be16(dns + 6) > 0 && dns + DNS_HEADER_LEN + qname_len + 4 < end)
 		answer_name = dns[DNS_HEADER_LEN + qname_len + 4] >= 0xc0 ? "pointer" : "full";
 	injector->responses_seen++;
-	printf("response %lu family=%d src=%s dst=%s ipid=%s df=%d id=0x%04x flags=0x%04x "
-	       "qd=%u an=%u ns=%u ar=%u name=%s qname=%s len=%zu\n",
-	       injector->responses_seen, family == AF_INET ? 4 : 6, source, destination, ip_id,
-	       dont_fragment, get_be16(dns), get_be16(dns + 2), get_be16(dns + 4),
+	printf("response %lu family=%d src=%s dst=%s ttl=%u ipid=%s df=%d flow=%s id=0x%04x "
+	       "flags=0x%04x qd=%u an=%u ns=%u ar=%u name=%s qname=%s len=%zu\n",
+	       injector->responses_seen, family == AF_INET ? 4 : 6, source, destination, ttl, ip_id,
+	       dont_fragment, flow_label, get_be16(dns), get_be16(dns + 2), get_be16(dns + 4),
 	       get_be16(dns + 6), get_be16(dns + 8), get_be16(dns + 10), answer_name, qname,
 	       (size_t)(end - dns));
 }
