@@ -55,6 +55,7 @@ struct fwd_config {
 	int connect_timeout_ms;
 	int drain_timeout_ms;
 	uint64_t queue_limit;
+	int sndbuf;
 	bool verbose;
 };
 

@@ -30,7 +30,8 @@ struct fwd_config cfg = {
 	.max_conns = 16384,
 	.connect_timeout_ms = 10000,
 	.drain_timeout_ms = 10000,
-	.queue_limit = 4 << 20,
+	.queue_limit = 16 << 20,
+	.sndbuf = 16 << 20,
 };
 struct fwd_counters counters;
 int epfd = -1;
@@ -69,7 +70,7 @@ static void usage(FILE *out)
 		"               [-l ... -t ... [-x ...]]... | -c FILE\n"
 		"               [--mode auto|sockmap|splice|copy] [--maps DIR] [--user USER]\n"
 		"               [--max-conns N] [--timeout MS] [--drain-timeout MS]\n"
-		"               [--queue-limit BYTES] [-v]\n"
+		"               [--queue-limit BYTES] [--sndbuf BYTES] [-v]\n"
 		"  -c FILE   one \"listen target [proxy]\" per line, # starts a comment\n"
 		"  --maps    pinned maps of sockfwd-load (default $SOCKFWD_PIN_DIR or %s)\n"
 		"SIGUSR1 logs counters, SIGTERM stops accepting and finishes flows.\n",
@@ -292,7 +293,16 @@ static int parse_mode(const char *text)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { OPT_MODE = 256, OPT_MAPS, OPT_USER, OPT_MAX, OPT_TIMEOUT, OPT_DRAIN, OPT_QLIMIT };
+	enum {
+		OPT_MODE = 256,
+		OPT_MAPS,
+		OPT_USER,
+		OPT_MAX,
+		OPT_TIMEOUT,
+		OPT_DRAIN,
+		OPT_QLIMIT,
+		OPT_SNDBUF
+	};
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "target", required_argument, NULL, 't' },
@@ -305,6 +315,7 @@ static int parse_args(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
 		{ "queue-limit", required_argument, NULL, OPT_QLIMIT },
+		{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -360,6 +371,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_QLIMIT:
 			cfg.queue_limit = strtoull(optarg, NULL, 0);
+			break;
+		case OPT_SNDBUF:
+			cfg.sndbuf = atoi(optarg);
 			break;
 		case 'v':
 			cfg.verbose = true;

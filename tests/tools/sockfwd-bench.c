@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Benchmark helpers for sockfwd (bench/sockfwd.sh):
+ *   sockfwd-bench rr -c HOST:PORT [-n COUNT] [-s SIZE]
+ *       SIZE-byte request, SIZE-byte answer, COUNT times on one connection
+ *       (the server is "sockfwd-peer -e"); prints the rate and mean latency.
+ *   sockfwd-bench hold-server -l ADDR:PORT
+ *       accepts any number of connections and keeps them open until EOF.
+ *   sockfwd-bench hold-client -c HOST:PORT -n N [-t SECONDS]
+ *       opens N connections, prints "established=N" once all are up, holds
+ *       them SECONDS (default: until SIGTERM) and closes them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int parse_addr(const char *text, int passive, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = passive ? AI_PASSIVE : 0 };
+	struct addrinfo *res;
+	char host[256];
+	const char *port, *colon;
+	int rc;
+
+	if (text[0] == '[') {
+		colon = strchr(text, ']');
+		if (!colon || colon[1] != ':')
+			return -1;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - text - 1), text + 1);
+		port = colon + 2;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -1;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);
+		port = colon + 1;
+	}
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc) {
+		fprintf(stderr, "sockfwd-bench: %s: %s\n", text, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int read_full(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = recv(fd, buf + got, len - got, 0);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int run_rr(const struct sockaddr_storage *ss, socklen_t len, long count, size_t size)
+{
+	char *buf = calloc(1, size);
+	int fd = socket(ss->ss_family, SOCK_STREAM, 0), one = 1;
+	double start, took;
+	long i;
+
+	if (!buf || connect(fd, (const struct sockaddr *)ss, len) < 0) {
+		fprintf(stderr, "sockfwd-bench: connect: %s\n", strerror(errno));
+		return 1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* one warm-up exchange: the first goes through the relay's setup */
+	if (send(fd, buf, size, 0) != (ssize_t)size || read_full(fd, buf, size) < 0)
+		return 1;
+	start = now_s();
+	for (i = 0; i < count; i++) {
+		if (send(fd, buf, size, 0) != (ssize_t)size || read_full(fd, buf, size) < 0) {
+			fprintf(stderr, "sockfwd-bench: exchange %ld failed\n", i);
+			return 1;
+		}
+	}
+	took = now_s() - start;
+	printf("rr transactions=%ld seconds=%.3f per_second=%.0f mean_us=%.2f\n", count, took,
+	       (double)count / took, took / (double)count * 1e6);
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+static int run_hold_server(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int lfd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0), ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN }, events[256];
+	int one = 1, n, i;
+	char buf[4096];
+
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (const struct sockaddr *)ss, len) < 0 || listen(lfd, 4096) < 0) {
+		fprintf(stderr, "sockfwd-bench: listen: %s\n", strerror(errno));
+		return 1;
+	}
+	ev.data.fd = lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	while (!stop) {
+		n = epoll_wait(ep, events, 256, 200);
+		for (i = 0; i < n; i++) {
+			int fd = events[i].data.fd;
+
+			if (fd == lfd) {
+				int c;
+
+				while ((c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+					struct epoll_event cev = { .events = EPOLLIN,
+								   .data.fd = c };
+
+					epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+				}
+				continue;
+			}
+			if (recv(fd, buf, sizeof(buf), 0) <= 0)
+				close(fd);
+		}
+	}
+	return 0;
+}
+
+static int run_hold_client(const struct sockaddr_storage *ss, socklen_t len, long count,
+			   long hold_s)
+{
+	int *fds = calloc((size_t)count, sizeof(int));
+	long i, up = 0;
+	double deadline;
+
+	for (i = 0; i < count; i++) {
+		fds[i] = socket(ss->ss_family, SOCK_STREAM, 0);
+		if (fds[i] < 0 || connect(fds[i], (const struct sockaddr *)ss, len) < 0) {
+			fprintf(stderr, "sockfwd-bench: connection %ld: %s\n", i, strerror(errno));
+			break;
+		}
+		up++;
+	}
+	printf("established=%ld\n", up);
+	fflush(stdout);
+	deadline = now_s() + (double)hold_s;
+	while (!stop && (hold_s <= 0 || now_s() < deadline))
+		usleep(100000);
+	for (i = 0; i < up; i++)
+		close(fds[i]);
+	free(fds);
+	return up == count ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "", *addr = NULL;
+	struct sockaddr_storage ss;
+	struct rlimit nofile;
+	long count = 10000, hold_s = 0;
+	size_t size = 64;
+	socklen_t len;
+	int opt;
+
+	optind = 2;
+	while ((opt = getopt(argc, argv, "c:l:n:s:t:")) != -1) {
+		switch (opt) {
+		case 'c':
+		case 'l':
+			addr = optarg;
+			break;
+		case 'n':
+			count = atol(optarg);
+			break;
+		case 's':
+			size = (size_t)atol(optarg);
+			break;
+		case 't':
+			hold_s = atol(optarg);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!addr || parse_addr(addr, strcmp(mode, "hold-server") == 0, &ss, &len) < 0)
+		return 2;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(mode, "rr") == 0)
+		return run_rr(&ss, len, count, size);
+	if (strcmp(mode, "hold-server") == 0)
+		return run_hold_server(&ss, len);
+	if (strcmp(mode, "hold-client") == 0)
+		return run_hold_client(&ss, len, count, hold_s);
+	fprintf(stderr, "usage: sockfwd-bench rr|hold-server|hold-client ...\n");
+	return 2;
+}
