@@ -59,19 +59,19 @@ stateful_setup_checks() {
 	on_exit "'$CLEAN_DNS' reset"
 }
 
-# The censored resolver (unbound, knot behind dns-delay) and the injector.
-# unbound answers RD=0 queries from its cache (allow_snoop), as public
-# resolvers do.
+# censored_setup [INJECTOR OPTION...]: the censored resolver (unbound, knot
+# behind dns-delay) and the injector.  unbound answers RD=0 queries from its
+# cache (allow_snoop), as public resolvers do.
 censored_setup() {
 	stateful_setup
 	dns_censored_resolver "    access-control: 0.0.0.0/0 allow_snoop
     access-control: ::/0 allow_snoop"
-	dns_start_injector r0 gfw2025
+	dns_start_injector r0 gfw2025 censor "$@"
 }
 
 # kind_of WANT_COUNT ADDRESS...: "genuine" when there are WANT_COUNT
 # addresses and all are the zone's, "forged" when all are from the
-# injector's pool, else what they were.
+# injector's pool, "no answer" when there are none, else what they were.
 kind_of() {
 	local want=$1 address genuine=0 forged=0
 	shift
@@ -81,13 +81,21 @@ kind_of() {
 		*) case " ${FORGED_POOL//$'\n'/ } " in *" $address "*) forged=$((forged + 1)) ;; esac ;;
 		esac
 	done
-	if [ $# -eq "$want" ] && [ "$genuine" -eq "$want" ]; then
+	if [ $# -eq 0 ]; then
+		echo "no answer"
+	elif [ $# -eq "$want" ] && [ "$genuine" -eq "$want" ]; then
 		echo genuine
 	elif [ $# -eq "$want" ] && [ "$forged" -eq "$want" ]; then
 		echo forged
 	else
 		echo "'$*'"
 	fi
+}
+
+# answers SERVER NAME TYPE [DIG OPTION...]: dns_answers from the client,
+# without dig's ";;" lines (a timeout is no answer at all).
+answers() {
+	dns_answers client "$@" | grep -v '^;' || true
 }
 
 # expect_kind GOT WANT WHAT: check_eq with a message saying which side of
@@ -118,13 +126,13 @@ lookups() {
 	SERVER=$RESOLVER4
 	[ "$transport" = 6 ] && SERVER=$RESOLVER6
 	# shellcheck disable=SC2046 # one word per address
-	got=$(kind_of 1 $(dns_answers client "$SERVER" "$(dns_unique_name)" A))
+	got=$(kind_of 1 $(answers "$SERVER" "$(dns_unique_name)" A))
 	expect_kind "$got" "$want" "dig A (EDNS) via IPv$transport"
 	# shellcheck disable=SC2046
-	got=$(kind_of 1 $(dns_answers client "$SERVER" "$(dns_unique_name)" AAAA))
+	got=$(kind_of 1 $(answers "$SERVER" "$(dns_unique_name)" AAAA))
 	expect_kind "$got" "$want" "dig AAAA (EDNS) via IPv$transport"
 	# shellcheck disable=SC2046
-	got=$(kind_of 1 $(dns_answers client "$SERVER" "$(dns_unique_name)" A +noedns))
+	got=$(kind_of 1 $(answers "$SERVER" "$(dns_unique_name)" A +noedns))
 	expect_kind "$got" "$want" "dig +noedns A via IPv$transport"
 	# shellcheck disable=SC2046
 	got=$(kind_of 2 $(getent_with "" "$(dns_unique_name)"))
@@ -302,10 +310,10 @@ test_stateful_rd0_and_full_query_map() {
 	dns_answers client "$RESOLVER6" "$name6" A >/dev/null
 	mark_now
 	# shellcheck disable=SC2046
-	got=$(kind_of 1 $(dns_answers client "$RESOLVER4" "$name" A +norecurse))
+	got=$(kind_of 1 $(answers "$RESOLVER4" "$name" A +norecurse))
 	expect_kind "$got" genuine "dig +norecurse (EDNS) via IPv4"
 	# shellcheck disable=SC2046
-	got=$(kind_of 1 $(dns_answers client "$RESOLVER6" "$name6" A +norecurse +noedns))
+	got=$(kind_of 1 $(answers "$RESOLVER6" "$name6" A +norecurse +noedns))
 	expect_kind "$got" genuine "dig +norecurse +noedns via IPv6"
 	sleep 0.2 # forgeries that lost the race to the cache
 	check_eq "$(forgeries_since_mark | grep -c ' flags=0x8400 ')" 4 \
@@ -547,4 +555,51 @@ test_stateful_nat_router() {
 	stateful_round tc 4
 	detach
 	stop_injector
+}
+
+# The hop-count profile is learned from any TCP segment from port 53 of the
+# resolver.  A censor that resets DNS over TCP for the names it censors (a
+# RST to each end, in window) sends such a segment itself, with its own
+# TTL: the profile must not take it.  Were it taken, the forgeries (the
+# censor's TTL) would match the profile and pass, and the genuine answers
+# (the resolver's) would be dropped, until the next learn.
+test_stateful_hop_profile_vs_tcp_reset() {
+	local transport server got_plain got_edns ttl reset wrong=
+	censored_setup --tcp-reset "censored.$DNS_ZONE"
+	protect
+	attach generic
+	learn "$RESOLVER4" "$RESOLVER6"
+	for transport in 4 6; do
+		server=$RESOLVER4
+		[ "$transport" = 6 ] && server=$RESOLVER6
+		nsx client dig +tcp +tries=1 +timeout=2 "@$server" "q$transport.censored.$DNS_ZONE" A \
+			>"$TEST_TMP/tcp-dig-$transport" 2>&1
+		grep -q 'reset\|refused\|error' "$TEST_TMP/tcp-dig-$transport" ||
+			fail "dig +tcp for a censored name was not reset: $(cat "$TEST_TMP/tcp-dig-$transport")"
+		reset=$(grep "^reset .* qname=q$transport.censored" "$TEST_TMP/inject.log" | tail -n1)
+		[ -n "$reset" ] || fail "the injector sent no reset over IPv$transport"
+		log "IPv$transport: $reset"
+		sleep 0.3 # what the resolver still sends, if anything
+		ttl=$(learned_ttl "$server")
+		mark_now
+		# shellcheck disable=SC2046 # one word per address
+		got_plain=$(kind_of 1 $(answers "$server" "$(dns_unique_name)" A +noedns))
+		# shellcheck disable=SC2046
+		got_edns=$(kind_of 1 $(answers "$server" "$(dns_unique_name)" A))
+		log "IPv$transport after the reset: profile TTL $ttl; dig +noedns: $got_plain;" \
+			"dig (EDNS): $got_edns; drop_hop_count +$(delta drop_hop_count)," \
+			"drop_edns_echo +$(delta drop_edns_echo)"
+		if [ "$ttl" != "$GENUINE_TTL" ] || [ "$got_plain" != genuine ] ||
+			[ "$got_edns" != genuine ]; then
+			wrong+=" IPv$transport: $server's profile re-learned as TTL $ttl (want"
+			wrong+=" $GENUINE_TTL), dig +noedns got $got_plain, dig (EDNS) got $got_edns;"
+		fi
+	done
+	stop_injector
+	[ -z "$wrong" ] && return 0
+	"$CLEAN_DNS" status >&2
+	fail "hop-count: the censor's TCP RST (TTL $FORGED_TTL) poisons the resolver's profile:" \
+		"$wrong so forgeries to non-EDNS queries pass and genuine answers are dropped by" \
+		"hop-count until the next learn.  learn_from_tcp (xdp/classify.h) learns from any" \
+		"segment from port 53, RSTs included"
 }

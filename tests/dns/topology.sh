@@ -336,12 +336,13 @@ dns_unique_name() {
 	printf 'q%s-%d.w.%s' "${EPOCHREALTIME/./}" "$BASHPID" "$DNS_ZONE"
 }
 
-# dns_start_injector IFACE STYLES [NS]: dns-inject on IFACE in the censor
-# namespace (or NS), forging for both resolver addresses.  Log in
-# $TEST_TMP/inject.log, PID in INJECT_PID.
+# dns_start_injector IFACE STYLES [NS [OPTION...]]: dns-inject on IFACE in
+# the censor namespace (or NS), forging for both resolver addresses, with
+# more dns-inject options if given.  Log in $TEST_TMP/inject.log, PID in
+# INJECT_PID.
 dns_start_injector() {
 	dns_bg "${3:-censor}" "$TOOLS/dns-inject" -i "$1" -s "$2" \
-		-r "$RESOLVER4" -r "$RESOLVER6" >"$TEST_TMP/inject.log" 2>&1
+		-r "$RESOLVER4" -r "$RESOLVER6" "${@:4}" >"$TEST_TMP/inject.log" 2>&1
 	INJECT_PID=$BG_PID
 	wait_for 5 grep -q '^listening ' "$TEST_TMP/inject.log" ||
 		fail "dns-inject did not start: $(cat "$TEST_TMP/inject.log")"

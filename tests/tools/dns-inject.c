@@ -10,6 +10,11 @@
  * query itself is left alone, so the router forwards it and the genuine
  * answer follows, later.
  *
+ * With --tcp-reset SUFFIX it also answers DNS over TCP as censors do, for
+ * names under SUFFIX: a RST to each end of the connection, built from the
+ * query segment so both are in window (to the client on the packet socket,
+ * to the resolver through a raw IP socket), with this router's TTL.
+ *
  * One line per forgery goes to stdout, and "total N" when SIGTERM or SIGINT
  * ends the program, so a test can compare what was sent with what clean-dns
  * dropped.  --watch prints the DNS responses seen on the interface instead
@@ -33,6 +38,10 @@
 
 #define FRAME_MAX 65536
 #define STYLES_PER_QUERY_MAX 8
+#define TCP_HEADER_LEN 20
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_ACK 0x10
+#define RESET_PACKET_MAX (IPV6_HEADER_LEN + TCP_HEADER_LEN)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -54,6 +63,18 @@ struct injector {
 	unsigned long forgeries_sent;
 	unsigned long forgeries_by_style[STYLE_COUNT];
 	unsigned long responses_seen;
+	const char *reset_suffix; /* --tcp-reset: names under it, or NULL */
+	int raw4, raw6; /* raw IP sockets for the RST to the resolver */
+	unsigned long resets_sent;
+};
+
+/* A DNS query over TCP (the segment that carries it), as --tcp-reset sees it. */
+struct tcp_query {
+	struct ip_address client, resolver;
+	uint16_t client_port;
+	uint32_t seq, ack; /* of the query segment */
+	uint32_t payload_len;
+	char name[DNS_NAME_MAX + 1];
 };
 
 static void usage(FILE *out)
@@ -61,6 +82,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: dns-inject -i IFACE -r RESOLVER [-r RESOLVER...] [-s STYLE[,STYLE...]]\n"
 		"                  [--answer4 ADDR] [--answer6 ADDR] [--pool N] [--ttl SECONDS]\n"
+		"                  [--tcp-reset SUFFIX]\n"
 		"       dns-inject -i IFACE --watch\n"
 		"styles: ipid0 df aa rawname gfw2025 (each query gets the forgeries of every\n"
 		"style listed, in order); defaults: ipid0, 203.0.113.66, 2001:db8:bad::66\n");
@@ -165,6 +187,169 @@ static void send_forgeries(struct injector *injector, const uint8_t *query_frame
 	}
 }
 
+static inline uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)get_be16(p) << 16 | get_be16(p + 2);
+}
+
+/* Parse a TCP segment to port 53 that carries (the start of) a DNS query:
+ * two length bytes, then the message.  Returns 0 when it is one.
+ */
+static int tcp_query_parse(const uint8_t *packet, size_t len, struct tcp_query *query)
+{
+	const uint8_t *tcp, *end, *dns;
+	size_t header_len, tcp_len;
+
+	memset(query, 0, sizeof(*query));
+	if (len >= IPV4_HEADER_LEN && packet[0] >> 4 == 4) {
+		header_len = (packet[0] & 0x0f) * 4;
+		if (header_len < IPV4_HEADER_LEN || packet[9] != IPPROTO_TCP ||
+		    (get_be16(packet + 6) & 0x3fff) || get_be16(packet + 2) > len ||
+		    get_be16(packet + 2) < header_len)
+			return -1;
+		query->client.family = query->resolver.family = AF_INET;
+		memcpy(&query->client.v4, packet + 12, 4);
+		memcpy(&query->resolver.v4, packet + 16, 4);
+		tcp = packet + header_len;
+		end = packet + get_be16(packet + 2);
+	} else if (len >= IPV6_HEADER_LEN && packet[0] >> 4 == 6) {
+		if (packet[6] != IPPROTO_TCP ||
+		    (size_t)IPV6_HEADER_LEN + get_be16(packet + 4) > len)
+			return -1;
+		query->client.family = query->resolver.family = AF_INET6;
+		memcpy(&query->client.v6, packet + 8, 16);
+		memcpy(&query->resolver.v6, packet + 24, 16);
+		tcp = packet + IPV6_HEADER_LEN;
+		end = tcp + get_be16(packet + 4);
+	} else {
+		return -1;
+	}
+	if (tcp + TCP_HEADER_LEN > end || get_be16(tcp + 2) != DNS_PORT)
+		return -1;
+	tcp_len = (tcp[12] >> 4) * 4;
+	if (tcp_len < TCP_HEADER_LEN || tcp + tcp_len > end)
+		return -1;
+	query->client_port = get_be16(tcp);
+	query->seq = get_be32(tcp + 4);
+	query->ack = get_be32(tcp + 8);
+	query->payload_len = (uint32_t)(end - tcp - tcp_len);
+	dns = tcp + tcp_len + 2;
+	if (query->payload_len < 2 + DNS_HEADER_LEN || get_be16(dns + 4) != 1 ||
+	    (get_be16(dns + 2) & DNS_FLAG_QR))
+		return -1;
+	return dns_name_parse(dns + DNS_HEADER_LEN, end - dns - DNS_HEADER_LEN, query->name) ? 0 :
+											       -1;
+}
+
+/* NAME is SUFFIX or a name under it. */
+static bool name_under(const char *name, const char *suffix)
+{
+	size_t name_len = strlen(name), suffix_len = strlen(suffix);
+
+	if (name_len < suffix_len || strcasecmp(name + name_len - suffix_len, suffix))
+		return false;
+	return name_len == suffix_len || name[name_len - suffix_len - 1] == '.';
+}
+
+/* An IP packet holding a bare RST|ACK from SRC:SPORT to DST:DPORT; returns
+ * its length.  TTL 64 and, over IPv6, flow label 0, like the forgeries.
+ */
+static size_t tcp_reset_build(const struct ip_address *src, uint16_t sport,
+			      const struct ip_address *dst, uint16_t dport, uint32_t seq,
+			      uint32_t ack, uint8_t *out)
+{
+	size_t ip_len = src->family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+	uint8_t *tcp = out + ip_len;
+	uint32_t sum;
+
+	memset(out, 0, ip_len + TCP_HEADER_LEN);
+	if (src->family == AF_INET) {
+		out[0] = 0x45;
+		put_be16(out + 2, ip_len + TCP_HEADER_LEN);
+		put_be16(out + 4, random_nonzero_id());
+		out[8] = 64;
+		out[9] = IPPROTO_TCP;
+		memcpy(out + 12, &src->v4, 4);
+		memcpy(out + 16, &dst->v4, 4);
+		put_be16(out + 10, checksum_fold(checksum_add(0, out, IPV4_HEADER_LEN)));
+		sum = checksum_add(0, out + 12, 8);
+	} else {
+		out[0] = 0x60;
+		put_be16(out + 4, TCP_HEADER_LEN);
+		out[6] = IPPROTO_TCP;
+		out[7] = 64;
+		memcpy(out + 8, &src->v6, 16);
+		memcpy(out + 24, &dst->v6, 16);
+		sum = checksum_add(0, out + 8, 32);
+	}
+	put_be16(tcp, sport);
+	put_be16(tcp + 2, dport);
+	put_be32(tcp + 4, seq);
+	put_be32(tcp + 8, ack);
+	tcp[12] = (TCP_HEADER_LEN / 4) << 4;
+	tcp[13] = TCP_FLAG_RST | TCP_FLAG_ACK;
+	sum += IPPROTO_TCP + TCP_HEADER_LEN;
+	put_be16(tcp + 16, checksum_fold(checksum_add(sum, tcp, TCP_HEADER_LEN)));
+	return ip_len + TCP_HEADER_LEN;
+}
+
+/* --tcp-reset: both ends of a TCP query for a censored name get a RST in
+ * window: the client at the sequence number it acknowledged, the resolver
+ * just past the query.
+ */
+static void send_resets(struct injector *injector, const uint8_t *query_frame,
+			const struct tcp_query *query)
+{
+	struct sockaddr_ll client_link = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = injector->ifindex,
+		.sll_halen = ETH_ALEN,
+	};
+	struct sockaddr_storage resolver = { 0 };
+	uint8_t frame[ETH_HLEN + RESET_PACKET_MAX], packet[RESET_PACKET_MAX];
+	char client[INET6_ADDRSTRLEN], resolver_text[INET6_ADDRSTRLEN],
+		hex[2 * RESET_PACKET_MAX + 1];
+	size_t len, i;
+	int raw;
+
+	memcpy(frame, query_frame + ETH_ALEN, ETH_ALEN);
+	memcpy(frame + ETH_ALEN, query_frame, ETH_ALEN);
+	memcpy(frame + 2 * ETH_ALEN, query_frame + 2 * ETH_ALEN, 2);
+	memcpy(client_link.sll_addr, frame, ETH_ALEN);
+	client_link.sll_protocol = get_be16(frame + 2 * ETH_ALEN) == ETH_P_IP ? htons(ETH_P_IP) :
+										htons(ETH_P_IPV6);
+	len = tcp_reset_build(&query->resolver, DNS_PORT, &query->client, query->client_port,
+			      query->ack, query->seq + query->payload_len, frame + ETH_HLEN);
+	if (sendto(injector->sock, frame, ETH_HLEN + len, 0, (struct sockaddr *)&client_link,
+		   sizeof(client_link)) < 0)
+		fprintf(stderr, "dns-inject: send reset to client: %s\n", strerror(errno));
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", frame[ETH_HLEN + i]);
+
+	len = tcp_reset_build(&query->client, query->client_port, &query->resolver, DNS_PORT,
+			      query->seq + query->payload_len, query->ack, packet);
+	if (query->resolver.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&resolver;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = query->resolver.v4;
+		raw = injector->raw4;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&resolver;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = query->resolver.v6;
+		raw = injector->raw6;
+	}
+	if (sendto(raw, packet, len, 0, (struct sockaddr *)&resolver, sizeof(resolver)) < 0)
+		fprintf(stderr, "dns-inject: send reset to resolver: %s\n", strerror(errno));
+	injector->resets_sent++;
+	printf("reset %lu client=%s#%u resolver=%s qname=%s to-client=%s\n", injector->resets_sent,
+	       ip_address_text(&query->client, client, sizeof(client)), query->client_port,
+	       ip_address_text(&query->resolver, resolver_text, sizeof(resolver_text)), query->name,
+	       hex);
+}
+
 /* --watch: one line per DNS response, with the fields clean-dns looks at. */
 static void print_response(struct injector *injector, const uint8_t *packet, size_t len)
 {
@@ -225,6 +410,7 @@ static void handle_frame(struct injector *injector, const uint8_t *frame, size_t
 			 const struct sockaddr_ll *from)
 {
 	struct dns_query query;
+	struct tcp_query tcp_query;
 	uint16_t ethertype;
 
 	if (len < ETH_HLEN)
@@ -239,6 +425,13 @@ static void handle_frame(struct injector *injector, const uint8_t *frame, size_t
 	/* Only queries addressed to this router, not our own output. */
 	if (from->sll_pkttype != PACKET_HOST)
 		return;
+	if (injector->reset_suffix &&
+	    !tcp_query_parse(frame + ETH_HLEN, len - ETH_HLEN, &tcp_query) &&
+	    is_watched_resolver(injector, &tcp_query.resolver) &&
+	    name_under(tcp_query.name, injector->reset_suffix)) {
+		send_resets(injector, frame, &tcp_query);
+		return;
+	}
 	if (dns_query_parse(frame + ETH_HLEN, len - ETH_HLEN, &query))
 		return;
 	if (!is_watched_resolver(injector, &query.resolver))
@@ -308,11 +501,14 @@ int main(int argc, char **argv)
 		{ "pool", required_argument, NULL, 'p' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "watch", no_argument, NULL, 'w' },
+		{ "tcp-reset", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct injector injector = {
 		.sock = -1,
+		.raw4 = -1,
+		.raw6 = -1,
 		.styles = { STYLE_IPID0 },
 		.style_count = 1,
 		.config = { .pool_size = 4, .ttl = 60 },
@@ -366,6 +562,9 @@ int main(int argc, char **argv)
 		case 'w':
 			injector.watch_only = true;
 			break;
+		case 'R':
+			injector.reset_suffix = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -387,11 +586,24 @@ int main(int argc, char **argv)
 	err = open_packet_socket(ifname, &injector);
 	if (err)
 		return 1;
+	if (injector.reset_suffix) {
+		/* IPPROTO_RAW: we write the IP header (IP_HDRINCL implied). */
+		injector.raw4 = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+		injector.raw6 = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+		if (injector.raw4 < 0 || injector.raw6 < 0) {
+			fprintf(stderr, "dns-inject: raw socket: %s\n", strerror(errno));
+			return 1;
+		}
+	}
 	printf("listening iface=%s ifindex=%d mode=%s\n", ifname, injector.ifindex,
 	       injector.watch_only ? "watch" : "inject");
 
 	err = run(&injector);
 	close(injector.sock);
+	if (injector.raw4 >= 0)
+		close(injector.raw4);
+	if (injector.raw6 >= 0)
+		close(injector.raw6);
 	if (injector.watch_only) {
 		printf("total responses %lu\n", injector.responses_seen);
 	} else {
