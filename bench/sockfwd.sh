@@ -259,6 +259,9 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 sleep 1
+cpu0=$(awk '{ print $14 + $15 }' "/proc/$helper/stat")
+sleep 5
+cpu1=$(awk '{ print $14 + $15 }' "/proc/$helper/stat")
 slab1=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
 avail1=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$helper/status")
@@ -274,6 +277,7 @@ echo "| connections established at the helper | $n |"
 echo "| SOCKHASH entries (2 per flow) | $entries |"
 echo "| helper RSS growth | $(((rss1 - rss0) / 1024)) MiB, $(((rss1 - rss0) * 1024 / IDLE_CONNS)) bytes per connection |"
 echo "| kernel slab growth (whole machine: 4 sockets per connection) | $(((slab1 - slab0) / 1024)) MiB, $(((slab1 - slab0) * 1024 / IDLE_CONNS)) bytes per connection |"
+echo "| helper CPU while they idle | $(awk -v j=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f%% of a CPU", 100 * j / hz / 5 }') |"
 echo "| MemAvailable drop (whole machine) | $(((avail0 - avail1) / 1024)) MiB, $(((avail0 - avail1) * 1024 / IDLE_CONNS)) bytes per connection |"
 echo
 echo "Machine: $(nproc) CPUs, kernel $(uname -r); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')."
