@@ -104,6 +104,7 @@ deps:
 C_SRCS := $(wildcard xdp/*.c xdp/*.h sk_skb/*.c sk_skb/*.h include/*.h tests/tools/*.c bench/*.c)
 SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/install-deps tests/run tests/lib.sh \
 	$(wildcard tests/*.sh bench/*.sh scripts/ifupdown/*/* scripts/openwrt/*)
+SH_SRCS += $(addprefix tests/kernels/,run fetch-kernel build-initramfs run-guest guest-init)
 check:
 	$(call msg,FORMAT,C sources)
 	$(Q)clang-format --dry-run -Werror $(C_SRCS)
@@ -118,6 +119,15 @@ test:
 	$(Q)./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory all tools check
 	$(Q)./tests/run
+
+# Kernel matrix: Debian's kernels under qemu (tests/kernels/README.md);
+# KERNELS=6.1 runs one.  Results in build/kernels/results.md.
+KERNELS ?= 5.10 6.1 6.12 host
+.PHONY: test-kernels
+test-kernels:
+	$(Q)./scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all tools
+	$(Q)KERNELS="$(KERNELS)" ./tests/kernels/run
 
 # Benchmarks write Markdown tables to bench/results.md (QUICK=1: short run).
 bench:
