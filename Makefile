@@ -47,11 +47,12 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all tools test check demo bench install uninstall clean deps
+.PHONY: all tools test check demo bench fuzz install uninstall clean deps
 
 all: $(BPF_TARGETS) $(BUILD)/sockfwd
 
-tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o $(BUILD)/tests/tc-pass.o $(BUILD)/tests/frame-blast
+tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o $(BUILD)/tests/tc-pass.o $(BUILD)/tests/frame-blast \
+	$(BUILD)/fuzz/clean-dns-fuzz
 
 $(BUILD) $(BUILD)/bpfeb $(BUILD)/tests:
 	$(Q)mkdir -p $@
@@ -95,13 +96,27 @@ $(BUILD)/tests/%: tests/tools/%.c | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ixdp -MMD -MP $< -o $@ $(LDFLAGS) $(LDLIBS_BPF)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/bpfeb/*.d $(BUILD)/tests/*.d)
+# The differential fuzzer: classify.h on the host next to the BPF objects.
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+	-fsanitize=fuzzer,address,undefined -Iinclude -Ixdp
+$(BUILD)/fuzz:
+	$(Q)mkdir -p $@
+$(BUILD)/fuzz/clean-dns-fuzz: tests/fuzz/clean-dns-fuzz.c | $(BUILD)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP $< -o $@ $(LDLIBS_BPF)
+
+FUZZ_SECONDS ?= 300
+fuzz: all tools $(BUILD)/fuzz/clean-dns-fuzz
+	$(Q)./tests/fuzz/run $(FUZZ_SECONDS)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/bpfeb/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)
 
 deps:
 	$(Q)./scripts/install-deps
 
 # Lint: formatting of our C, static analysis, shell scripts.
-C_SRCS := $(wildcard xdp/*.c xdp/*.h sk_skb/*.c sk_skb/*.h include/*.h tests/tools/*.c bench/*.c)
+C_SRCS := $(wildcard xdp/*.c xdp/*.h sk_skb/*.c sk_skb/*.h include/*.h tests/tools/*.c tests/tools/*.h \
+	tests/fuzz/*.c tests/fuzz/*.h bench/*.c)
 SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/install-deps tests/run tests/lib.sh \
 	$(wildcard tests/*.sh bench/*.sh scripts/ifupdown/*/* scripts/openwrt/*)
 SH_SRCS += $(addprefix tests/kernels/,run fetch-kernel build-initramfs run-guest guest-init)

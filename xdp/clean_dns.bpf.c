@@ -153,8 +153,37 @@ static __always_inline void hop_count_learn(const struct addr_key *src, __u32 tt
 	bpf_map_update_elem(&cdns_hops, src, &profile, BPF_ANY);
 }
 
+#ifdef CLEAN_DNS_TC
+#define CDNS_CTX struct __sk_buff
+#else
+#define CDNS_CTX struct xdp_md
+#endif
+
+/* A global function: the verifier checks it once, on its own, with its
+ * arguments unknown (kernel 5.6 and later).
+ */
+__u32 walk_name(CDNS_CTX *ctx, __u32 dns_off, __u32 dns_len, __u32 name_off);
+
+#define CLASSIFY_WALKS_OUT_OF_LINE
 #include "classify.h"
 #include "record_query.h"
+
+/* Offsets past this many bytes into the frame are not walked. */
+#define DNS_OFFSET_MAX 4096
+
+__attribute__((noinline)) __u32 walk_name(CDNS_CTX *ctx, __u32 dns_off, __u32 dns_len,
+					  __u32 name_off)
+{
+	const __u8 *data = (const void *)(long)ctx->data;
+	const __u8 *data_end = (const void *)(long)ctx->data_end;
+	int compressed;
+	__u32 end;
+
+	if (dns_off > DNS_OFFSET_MAX)
+		return 0;
+	end = dns_name_end(data + dns_off, dns_len, data_end, name_off, &compressed);
+	return end | (__u32)compressed << 16;
+}
 
 /* Counts the packet under its reason; returns 1 when it is to be dropped. */
 static __always_inline int count_verdict(int reason)
@@ -180,7 +209,7 @@ static __always_inline int xdp_verdict(struct xdp_md *ctx, enum first_header fir
 	const __u8 *data = (const void *)(long)ctx->data;
 	const __u8 *data_end = (const void *)(long)ctx->data_end;
 
-	return count_verdict(classify_frame(data, data_end, first)) ? XDP_DROP : XDP_PASS;
+	return count_verdict(classify_frame(ctx, data, data_end, first)) ? XDP_DROP : XDP_PASS;
 }
 
 SEC("prog")
@@ -202,7 +231,7 @@ static __always_inline int tc_verdict(struct __sk_buff *skb, enum first_header f
 	const __u8 *data = (const void *)(long)skb->data;
 	const __u8 *data_end = (const void *)(long)skb->data_end;
 
-	return count_verdict(classify_frame(data, data_end, first)) ? TC_ACT_SHOT : TC_ACT_OK;
+	return count_verdict(classify_frame(skb, data, data_end, first)) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 SEC("classifier")
@@ -223,7 +252,7 @@ static __always_inline int tc_record(struct __sk_buff *skb, enum first_header fi
 	const __u8 *data = (const void *)(long)skb->data;
 	const __u8 *data_end = (const void *)(long)skb->data_end;
 
-	count_verdict(record_query(data, data_end, first));
+	count_verdict(record_query(skb, data, data_end, first));
 	return TC_ACT_OK;
 }
 

@@ -22,6 +22,7 @@
 	X(pass_not_response)      \
 	X(pass_no_answer)         \
 	X(pass_multi_answer)      \
+	X(pass_other_answer)      \
 	X(pass_clean)             \
 	X(drop_ipid_zero)         \
 	X(drop_df)                \

@@ -12,21 +12,17 @@
 
 #include "classify.h"
 
-/* A name of 255 bytes has at most 127 labels. */
-#define DNS_MAX_LABELS 128
-#define DNS_NAME_MAX 255
-
-static __always_inline int record_query(const __u8 *data, const __u8 *data_end,
+static __always_inline int record_query(void *ctx, const __u8 *data, const __u8 *data_end,
 					enum first_header first)
 {
 	struct hdr_cursor nh = { .pos = data };
 	struct packet_facts pkt = {};
 	struct query_key key = {};
 	const struct udphdr *udph;
-	const __u8 *dns, *label, *opt;
+	const __u8 *dns, *opt;
 	__u16 flags;
 	__u32 off;
-	int l3, l4, i;
+	int l3, l4, compressed;
 
 	l3 = first == FIRST_ETHERNET ? parse_link(&nh, data_end) : parse_l3_start(&nh, data_end);
 	if (l3 == ETH_P_IP)
@@ -51,27 +47,12 @@ static __always_inline int record_query(const __u8 *data, const __u8 *data_end,
 	    load_be16(dns + 6) != 0 || load_be16(dns + 8) != 0 || load_be16(dns + 10) == 0)
 		return COUNT_NONE;
 
-	/* The offset stays a small bounded number, so the verifier can follow
-	 * the walk label by label.
-	 */
-	off = DNS_HDR_LEN;
-	for (i = 0; i < DNS_MAX_LABELS; i++) {
-		label = dns + off;
-		if (label + 1 > data_end)
-			return COUNT_NONE;
-		if (label[0] == 0)
-			break;
-		if (label[0] & 0xc0) /* no compression in a question */
-			return COUNT_NONE;
-		off += label[0] + 1;
-		if (off > DNS_HDR_LEN + DNS_NAME_MAX)
-			return COUNT_NONE;
-	}
-	if (i == DNS_MAX_LABELS)
+	off = name_end(ctx, data, dns, DNS_TAIL_MAX, data_end, DNS_HDR_LEN, &compressed);
+	if (!off || compressed)
 		return COUNT_NONE;
 
 	/* root label, QTYPE, QCLASS, then the first additional record */
-	opt = dns + (off + 5);
+	opt = dns + (off + 4);
 	if (opt + 3 > data_end)
 		return COUNT_NONE;
 	if (opt[0] != 0 || load_be16(opt + 1) != DNS_TYPE_OPT)

@@ -27,8 +27,8 @@ struct cdns_objects {
 	struct cdns_maps maps;
 };
 
-static int cdns_open(struct bpf_object **obj, const char *path, enum bpf_prog_type type,
-		     struct bpf_object *share_maps_with)
+static inline int cdns_open(struct bpf_object **obj, const char *path, enum bpf_prog_type type,
+			    struct bpf_object *share_maps_with)
 {
 	struct bpf_program *prog;
 	struct bpf_map *map, *shared;
@@ -61,7 +61,7 @@ static int cdns_open(struct bpf_object **obj, const char *path, enum bpf_prog_ty
 	return err;
 }
 
-static int cdns_map_fd(struct bpf_object *obj, const char *name)
+static inline int cdns_map_fd(struct bpf_object *obj, const char *name)
 {
 	int fd = bpf_object__find_map_fd_by_name(obj, name);
 
@@ -71,7 +71,7 @@ static int cdns_map_fd(struct bpf_object *obj, const char *name)
 }
 
 /* Loads BUILD_DIR/clean-dns-tc.o, then BUILD_DIR/clean-dns.o on its maps. */
-static int cdns_load(struct cdns_objects *o, const char *build_dir)
+static inline int cdns_load(struct cdns_objects *o, const char *build_dir)
 {
 	char path[512];
 	int err;
@@ -97,7 +97,7 @@ static int cdns_load(struct cdns_objects *o, const char *build_dir)
 	return 0;
 }
 
-static void cdns_unload(struct cdns_objects *o)
+static inline void cdns_unload(struct cdns_objects *o)
 {
 	bpf_object__close(o->xdp);
 	bpf_object__close(o->tc);
@@ -105,7 +105,7 @@ static void cdns_unload(struct cdns_objects *o)
 }
 
 /* The program NAME from either object, or -1. */
-static int cdns_prog_fd(const struct cdns_objects *o, const char *name)
+static inline int cdns_prog_fd(const struct cdns_objects *o, const char *name)
 {
 	struct bpf_program *prog = bpf_object__find_program_by_name(o->xdp, name);
 
@@ -115,7 +115,7 @@ static int cdns_prog_fd(const struct cdns_objects *o, const char *name)
 }
 
 /* "192.0.2.0" or "2001:db8::" with LEN bits as an LPM key. */
-static int cdns_prefix_key(struct addr_key *key, const char *text, int len)
+static inline int cdns_prefix_key(struct addr_key *key, const char *text, int len)
 {
 	memset(key, 0, sizeof(*key));
 	if (strchr(text, ':')) {
@@ -127,7 +127,8 @@ static int cdns_prefix_key(struct addr_key *key, const char *text, int len)
 	return inet_pton(AF_INET, text, key->addr + 12) == 1 ? 0 : -EINVAL;
 }
 
-static int cdns_add_resolver(const struct cdns_maps *m, const char *prefix, int len, uint32_t rules)
+static inline int cdns_add_resolver(const struct cdns_maps *m, const char *prefix, int len,
+				    uint32_t rules)
 {
 	struct addr_key key;
 	struct resolver_policy policy = { .rules = rules };
@@ -137,7 +138,7 @@ static int cdns_add_resolver(const struct cdns_maps *m, const char *prefix, int 
 	return bpf_map_update_elem(m->resolvers, &key, &policy, BPF_ANY) ? -errno : 0;
 }
 
-static int cdns_add_bogus(const struct cdns_maps *m, const char *prefix, int len)
+static inline int cdns_add_bogus(const struct cdns_maps *m, const char *prefix, int len)
 {
 	struct addr_key key;
 	uint32_t unused = 0;
@@ -147,7 +148,7 @@ static int cdns_add_bogus(const struct cdns_maps *m, const char *prefix, int len
 	return bpf_map_update_elem(m->bogus, &key, &unused, BPF_ANY) ? -errno : 0;
 }
 
-static int cdns_set(const struct cdns_maps *m, const struct clean_dns_settings *settings)
+static inline int cdns_set(const struct cdns_maps *m, const struct clean_dns_settings *settings)
 {
 	uint32_t zero = 0;
 
@@ -155,7 +156,7 @@ static int cdns_set(const struct cdns_maps *m, const struct clean_dns_settings *
 }
 
 /* Empties a hash or LPM map. */
-static void cdns_clear(int map_fd, size_t key_size)
+static inline void cdns_clear(int map_fd, size_t key_size)
 {
 	uint8_t key[64];
 	int guard;
@@ -167,7 +168,7 @@ static void cdns_clear(int map_fd, size_t key_size)
 }
 
 /* The state the stateful rules keep, back to empty. */
-static void cdns_clear_state(const struct cdns_maps *m)
+static inline void cdns_clear_state(const struct cdns_maps *m)
 {
 	struct clean_dns_settings none = { 0 };
 
@@ -177,7 +178,7 @@ static void cdns_clear_state(const struct cdns_maps *m)
 	cdns_set(m, &none);
 }
 
-static int cdns_read_counters(const struct cdns_maps *m, uint64_t sums[COUNT_MAX])
+static inline int cdns_read_counters(const struct cdns_maps *m, uint64_t sums[COUNT_MAX])
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct clean_dns_counters *per_cpu;
@@ -204,7 +205,7 @@ out:
 }
 
 /* Runs one frame; returns the program's return value or a negative errno. */
-static int cdns_run(int prog_fd, const void *frame, size_t len)
+static inline int cdns_run(int prog_fd, const void *frame, size_t len)
 {
 	uint8_t out[4096];
 	struct bpf_test_run_opts opts = {

@@ -56,6 +56,7 @@ struct frame_spec {
 	bool ipv6_routing;
 	bool ipv6_fragment;
 	uint8_t l4_proto; /* 0: UDP */
+	uint8_t tcp_flags; /* 0: PSH|ACK */
 	uint16_t sport; /* 0: 53 */
 	uint16_t dport; /* 0: 40000 */
 	int trailing; /* bytes of link-layer padding after the datagram */
@@ -276,6 +277,7 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 		put16(p + n, sport);
 		put16(p + n + 2, dport);
 		p[n + 12] = 0x50;
+		p[n + 13] = s->tcp_flags ? s->tcp_flags : 0x18; /* PSH|ACK */
 		n += 20;
 	}
 	n += build_dns(p + n, &s->dns);
