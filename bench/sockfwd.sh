@@ -256,7 +256,7 @@ echo 1 >/proc/sys/vm/drop_caches 2>/dev/null || true
 slab0=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
 rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$helper/status")
 start cli "$TOOLS/sockfwd-bench" hold-client -c 192.0.2.2:1002 \
-	-n "$IDLE_CONNS"
+	-n "$IDLE_CONNS" >/dev/null
 holder=$pid
 for _ in $(seq 600); do
 	n=$(nsx fwd ss -tnH state established "( sport = :1002 )" | wc -l)

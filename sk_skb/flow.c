@@ -18,6 +18,7 @@
 static struct flow *flows, *graveyard;
 static int nflows;
 static uint64_t next_tick_ms = UINT64_MAX;
+static uint64_t accept_retry_ms; /* listeners paused for lack of descriptors */
 
 static const char *const mode_name[] = { "auto", "sockmap", "splice", "copy" };
 
@@ -172,7 +173,7 @@ void flow_close(struct flow *f, const char *reason, int reset_side)
 	counters.active--;
 	if (reset_side != RESET_NONE)
 		counters.resets++;
-	if (nflows-- == cfg.max_conns)
+	if (nflows-- == cfg.max_conns && !accept_retry_ms)
 		listeners_pause(false);
 	/* Freed after the epoll batch: a later event may still point here. */
 	f->dead = true;
@@ -363,8 +364,19 @@ void flow_accept(struct fwd_listener *l)
 	while (nflows < cfg.max_conns) {
 		cfd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Out of descriptors: the listener would wake us
+				 * again at once.  Stop accepting for a while.
+				 */
+				logmsg("accept on %s: %s (%d flows); pausing accepts",
+				       l->listen_text, strerror(errno), nflows);
+				listeners_pause(true);
+				accept_retry_ms = now_ms() + 100;
+				tick_at(accept_retry_ms);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+				   errno != ECONNABORTED) {
 				logmsg("accept on %s: %s", l->listen_text, strerror(errno));
+			}
 			return;
 		}
 		counters.accepted++;
@@ -468,6 +480,13 @@ void flow_tick(uint64_t now)
 	uint64_t when;
 
 	next_tick_ms = now + 1000;
+	if (accept_retry_ms && now >= accept_retry_ms) {
+		accept_retry_ms = 0;
+		if (nflows < cfg.max_conns)
+			listeners_pause(false);
+	} else if (accept_retry_ms) {
+		tick_at(accept_retry_ms);
+	}
 	for (f = flows; f; f = next) {
 		next = f->next;
 		if (f->phase != PH_RELAY) {
