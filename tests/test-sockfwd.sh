@@ -403,16 +403,18 @@ test_proxy_refuses() {
 	dante_start username
 	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://sfwuser:wrong@198.51.100.2:1080 \
 		-l 192.0.2.2:1001 -t 203.0.113.2:5999 -x socks5://198.51.100.2:1080 \
-		-l 192.0.2.2:1002 -t 203.0.113.2:5999 -x socks5://sfwuser:s3cret@198.51.100.2:1080
+		-l 192.0.2.2:1002 -t 203.0.113.2:5999 -x socks5://sfwuser:s3cret@198.51.100.2:1080 \
+		-l 192.0.2.2:1003 -t 203.0.113.99:5001 -x socks5://sfwuser:s3cret@198.51.100.2:1080
 	local port
-	for port in 1000 1001 1002; do
+	# 1003: nobody answers ARP for 203.0.113.99, the proxy gives up
+	for port in 1000 1001 1002 1003; do
 		nsx cli timeout 10 "$PEER" -c 192.0.2.2:$port -g 1000 -o - 2>"$TEST_TMP/cli.err" |
 			wc -c >"$TEST_TMP/got"
 		log "client on $port: $(cat "$TEST_TMP/cli.err")"
 		grep -q "sockfwd-peer:" "$TEST_TMP/cli.err" && fail "client saw an error, not a close"
 		check_eq "$(cat "$TEST_TMP/got")" 0 "bytes the client got on $port"
 	done
-	wait_for 5 sh -c "[ \$(grep -c 'conn client' '$SFW_LOG') -ge 3 ]" || fail "no log lines"
+	wait_for 5 sh -c "[ \$(grep -c 'conn client' '$SFW_LOG') -ge 4 ]" || fail "no log lines"
 	log "$(log_lines)"
 	log_lines | grep -q 'listen=192.0.2.2:1000 .*close=socks5: authentication failed (status [1-9]' ||
 		fail "bad password not logged"
@@ -420,7 +422,9 @@ test_proxy_refuses() {
 		fail "refused method not logged"
 	log_lines | grep -q 'listen=192.0.2.2:1002 .*close=socks5: reply [1-9] (' ||
 		fail "refused target not logged with its reply code"
-	check_eq "$(sfw_counter failed)" 3 "failed counter"
+	log_lines | grep -q 'listen=192.0.2.2:1003 .*close=socks5: reply [1-9] (' ||
+		fail "unreachable target not logged with its reply code"
+	check_eq "$(sfw_counter failed)" 4 "failed counter"
 }
 
 # A proxy that accepts and never answers: the handshake times out.
