@@ -15,9 +15,13 @@
 # protected with clean-dns's default rules, none of which can match these
 # forgeries without state.  Without clean-dns, dig and the glibc stub get the
 # forged address (the race is real); with it, the genuine one, and each drop
-# is accounted for.  Then: no false drops from four server implementations
-# with the stateful rules on, across a route change and with the query map
-# full; and the same protection on a NAT router's upstream device.
+# is accounted for, in xdpgeneric, tc and xdpdrv mode.  Then: RD=0 queries
+# (0x8400 forgeries) and a full query map; the flow labels and TTLs as
+# measured at the client, and the flow-label rule alone; no false drops
+# from four server implementations with the stateful rules on, across a
+# route change and with the query map full; the same protection on a NAT
+# router's upstream device; and a censor's TCP RST, which must not become
+# the resolver's hop-count profile.
 
 . "$ROOT/tests/dns/topology.sh"
 # Its servers, rules per server, QUERIES and ask_all; its test functions are
@@ -557,12 +561,14 @@ test_stateful_nat_router() {
 	stop_injector
 }
 
-# The hop-count profile is learned from any TCP segment from port 53 of the
-# resolver.  A censor that resets DNS over TCP for the names it censors (a
-# RST to each end, in window) sends such a segment itself, with its own
-# TTL: the profile must not take it.  Were it taken, the forgeries (the
-# censor's TTL) would match the profile and pass, and the genuine answers
-# (the resolver's) would be dropped, until the next learn.
+# The hop-count profile is learned from the resolver's TCP segments.  A
+# censor that resets DNS over TCP for the names it censors (a RST to each
+# end, in window, so the resolver sends nothing after it) sends a segment
+# from port 53 itself, with its own TTL: the profile must not take it.
+# Were it taken (as clean-dns did before it learned from data segments
+# only), the forgeries (the censor's TTL) would match the profile and pass,
+# and the genuine answers (the resolver's) would be dropped, until the next
+# learn.
 test_stateful_hop_profile_vs_tcp_reset() {
 	local transport server got_plain got_edns ttl reset wrong=
 	censored_setup --tcp-reset "censored.$DNS_ZONE"
@@ -600,6 +606,6 @@ test_stateful_hop_profile_vs_tcp_reset() {
 	"$CLEAN_DNS" status >&2
 	fail "hop-count: the censor's TCP RST (TTL $FORGED_TTL) poisons the resolver's profile:" \
 		"$wrong so forgeries to non-EDNS queries pass and genuine answers are dropped by" \
-		"hop-count until the next learn.  learn_from_tcp (xdp/classify.h) learns from any" \
-		"segment from port 53, RSTs included"
+		"hop-count until the next learn (learn_from_tcp in xdp/classify.h must not learn" \
+		"from the censor's RST)"
 }
