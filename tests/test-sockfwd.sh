@@ -574,3 +574,32 @@ test_pause_resume_stress_sockmap() {
 	check_eq "$(log_lines | grep -c 'mode=sockmap up=67108864 down=67108864 .*close=eof')" 5 \
 		"flows complete in sockmap mode"
 }
+
+clients_connected() {
+	[ "$(nsx cli ss -tnH state established '( dport = :1000 )' | wc -l)" -ge "$1" ]
+}
+
+# --max-conns: past the limit the listener stops accepting; a closed flow
+# makes room.  Also a direct target that refuses: logged with the errno.
+test_connection_limit_and_refused_target() {
+	sfw_topology
+	sfw_bg srv "$TOOLS/sockfwd-bench" hold-server -l 203.0.113.2:5001
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --max-conns 2 \
+		-l 192.0.2.2:1001 -t 203.0.113.2:5999
+	nsx cli timeout 5 "$PEER" -c 192.0.2.2:1001 -g 10 2>/dev/null
+	wait_log "listen=192.0.2.2:1001 .*close=connect 203.0.113.2:5999: Connection refused"
+
+	local first
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
+	first=$BG_PID
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
+	wait_for 5 clients_connected 3 || fail "clients did not connect"
+	sleep 0.5
+	check_eq "$(sfw_counter accepted)" 3 "accepted (one refused target, two held) with --max-conns 2 and 3 clients"
+	kill "$first"
+	wait_for 5 sh -c "kill -USR1 $SFW_PID; sleep 0.2; grep counters '$SFW_LOG' | tail -n1 | grep -q 'accepted=4 active=2'" ||
+		fail "the third client was not accepted after the first left"
+	log "$(grep counters "$SFW_LOG" | tail -n1)"
+}
