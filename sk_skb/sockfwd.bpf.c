@@ -56,14 +56,14 @@ extern void *bpf_cast_to_kern_ctx(void *ctx) __ksym;
 #define TRIM_STEP 4095
 #define TRIM_STEPS 17 /* 64 KiB + a bit: the largest TCP skb */
 
-/* Kernel quirk (6.18, and since tcp_read_skb replaced tcp_read_sock for
- * verdict-only psocks): tcp_read_skb() hands over whole skbs and ignores
- * copied_seq, but TCP queues a partially duplicate retransmission whole
- * ("seq < rcv_nxt < end_seq") and leaves the overlap to recvmsg.  The
- * verdict would forward the overlap twice (seen: 65,160 extra bytes in a
- * 128 MiB transfer on a lossy veth).  Same for an skb the helper read the
- * SOCKS reply from.  So cut every byte before the first never-seen one.
- * Returns 0 to go on, 1 when the whole skb is old.
+/* Kernel quirk (6.18, as we read the source): tcp_read_skb(), which feeds
+ * verdict-only psocks, hands over whole skbs and ignores copied_seq, but TCP
+ * queues a partially duplicate retransmission whole ("seq < rcv_nxt <
+ * end_seq") and leaves the overlap to recvmsg.  We saw bytes redirected
+ * twice (65,160 extra in a 128 MiB transfer over a veth that retransmitted).
+ * The same goes for an skb the helper read the SOCKS reply from.  So cut
+ * every byte before the first one never seen.  Returns 0 to go on, 1 when
+ * the whole skb is old.
  */
 static __always_inline int cut_old_bytes(struct __sk_buff *skb, struct sockfwd_state *state)
 {
