@@ -294,7 +294,7 @@ test_stateful_race_all_modes() {
 
 # An RD=0 query gets two 0x8400 (AA, no RA) forgeries: aa-single passes
 # them (RD is clear), the stateful rules do not.  Then the same lookups as
-# in the race, with the query map full.
+# in the race, with the query map full, and with the pools in cdns_bogus.
 test_stateful_rd0_and_full_query_map() {
 	local got sent recorded entries name name6
 	censored_setup
@@ -352,6 +352,15 @@ test_stateful_rd0_and_full_query_map() {
 		drop_hop_count="$(forgeries_since_mark | grep -c ' edns=0 ')"
 	check_eq "$(delta pass_clean)" "$(forgeries_since_mark | queries_of)" \
 		"pass_clean (one genuine answer per query)"
+
+	# Once the pools are known (clean-dns bogus add), bogus-addr, checked
+	# before the stateful rules, takes every forgery.
+	"$CLEAN_DNS" bogus add 203.0.113.64/28 >/dev/null || fail "bogus add"
+	"$CLEAN_DNS" bogus add 2001:db8:bad::/64 >/dev/null || fail "bogus add"
+	mark_now
+	lookups 4 genuine
+	lookups 6 genuine
+	check_drops drop_bogus_addr="$(forgeries_since_mark | wc -l)"
 	stop_injector
 }
 
