@@ -209,7 +209,10 @@ forgeries_since_mark() { forgeries_since "$MARK"; }
 
 # delta NAME: how far counter NAME moved since mark_now.
 delta() {
-	echo $(($(counter "$1") - $(awk -v name="$1" '$1 == name { v = $2 } END { print v + 0 }' 		"$TEST_TMP/counters-at-mark")))
+	local before
+	before=$(awk -v name="$1" '$1 == name { v = $2 } END { print v + 0 }' \
+		"$TEST_TMP/counters-at-mark")
+	echo $(($(counter "$1") - before))
 }
 
 # check_drops NAME=WANT...: since mark_now, each listed drop counter moved by
@@ -271,7 +274,7 @@ stop_injector() {
 test_stateful_race_all_modes() {
 	local mode
 	censored_setup
-	log "without clean-dns, the forgery must win (learned TTL, EDNS or not)"
+	log "without clean-dns, the forgery must win, EDNS or not"
 	lookups 4 forged
 	lookups 6 forged
 	# The forgeries really are today's: flags, pair, AR=0 (dns-inject logs
@@ -304,10 +307,9 @@ test_stateful_rd0_and_full_query_map() {
 	# unbound answers an RD=0 query from its cache only, at once: no
 	# dns-delay on that path, so there is no reliable race to lose without
 	# clean-dns.  Each name is asked with RD=1 first, then with RD=0 from
-	# the cache: the genuine
-	# answer must come through, and each forgery must be dropped, by
-	# edns-echo when it comes first and by hop-count when the genuine
-	# answer has already closed the query.
+	# the cache: the genuine answer must come through, and each forgery
+	# must be dropped, by edns-echo when it comes first and by hop-count
+	# when the genuine answer has already closed the query.
 	name=$(dns_unique_name)
 	name6=$(dns_unique_name)
 	dns_answers client "$RESOLVER4" "$name" A >/dev/null
@@ -365,8 +367,8 @@ test_stateful_rd0_and_full_query_map() {
 }
 
 # watch_fields FILTER FIELD: the distinct values of FIELD over the response
-# lines of the client's watch log that match the awk condition FILTER (on
-# fields f["name"]), one line, sorted.
+# lines of the client's watch log for which the awk condition FILTER holds
+# (f["NAME"] is the line's NAME=VALUE field), sorted, on one line.
 watch_fields() {
 	awk -v field="$2" '
 	$1 != "response" { next }
