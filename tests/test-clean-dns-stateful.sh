@@ -277,13 +277,16 @@ test_stateful_race_all_modes() {
 	log "without clean-dns, the forgery must win, EDNS or not"
 	lookups 4 forged
 	lookups 6 forged
-	# The forgeries really are today's: flags, pair, AR=0 (dns-inject logs
-	# what it sends; test-clean-dns-e2e checks it at the client).
+	# The forgeries really are today's: flags, c00c, DF pair, non-zero IDs,
+	# cycling addresses (dns-inject logs what it sends; AR=0 and the rest
+	# as the client receives them: test-clean-dns-e2e's fingerprints test).
 	check_eq "$(grep -c '^forgery .* flags=0x8180 name=pointer ' "$TEST_TMP/inject.log")" \
 		"$(dns_forgeries)" "every forgery 0x8180 with the c00c pointer"
 	check_eq "$(grep '^forgery ' "$TEST_TMP/inject.log" | grep -c ' df=1 ')" \
 		"$(grep '^forgery .* client=192' "$TEST_TMP/inject.log" | grep -c ' df=0 ')" \
 		"one IPv4 forgery with DF, one without, per query"
+	check_eq "$(grep -c '^forgery .* ipid=0 ' "$TEST_TMP/inject.log")" 0 \
+		"IPv4 forgeries with ID 0"
 	[ "$(grep -o 'answer=[^ ]*' "$TEST_TMP/inject.log" | sort -u | wc -l)" -eq 8 ] ||
 		fail "the injector's answers did not cycle through its pools"
 	# The genuine answers of this phase lose by DNS_DELAY_MS: let them land.
