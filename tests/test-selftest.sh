@@ -10,6 +10,8 @@ test_lib_namespaces_and_cleanup() {
 	wait_for 5 nsx a ping -c1 -W1 192.0.2.2 || fail "no ping across the veth"
 	bg b sleep 60
 	kill -0 "$BG_PID" || fail "background process not running"
-	# BG_PID must be the command itself, or cleanup would leave it running.
-	check_eq "$(cat /proc/"$BG_PID"/comm)" sleep "process behind BG_PID"
+	# BG_PID must be the command itself (nsenter execs it once it has
+	# entered the namespace), or cleanup would leave it running.
+	wait_for 5 grep -qx sleep "/proc/$BG_PID/comm" ||
+		fail "process behind BG_PID is $(cat "/proc/$BG_PID/comm"), not sleep"
 }
