@@ -10,16 +10,9 @@
 #   bench/clean-dns.sh            (QUICK=1 for a short run)
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build
-TOOLS=$BUILD/tests
-
-# A private bpffs: the benchmark's pins never meet a real installation's.
-if [ -z "${CLEAN_DNS_BENCH_PRIVATE:-}" ]; then
-	export CLEAN_DNS_BENCH_PRIVATE=1
-	exec unshare -m --propagation private sh -c \
-		'mount -t bpf bpf /sys/fs/bpf && exec "$0" "$@"' "$0" "$@"
-fi
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_private_bpffs "$@"
 
 if [ "${QUICK:-0}" = 1 ]; then
 	REPEAT=${REPEAT:-200000} ROUNDS=${ROUNDS:-3} BLAST_SECONDS=${BLAST_SECONDS:-1}
@@ -39,14 +32,6 @@ trap cleanup EXIT
 
 "$TOOLS/clean-dns-vectors" --write-frames "$tmp" >/dev/null
 
-# median MIN MAX of numbers on stdin, one per line
-stats() {
-	sort -n | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "- - -"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.10g %.10g %.10g\n", m, v[1], v[NR]
-	}'
-}
 
 # --- 1. per-packet cost -------------------------------------------------
 bpftool prog load "$TOOLS/xdp-pass.o" /sys/fs/bpf/bench-pass type xdp

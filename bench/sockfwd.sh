@@ -13,16 +13,9 @@
 # Writes Markdown to stdout.
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build
-TOOLS=$BUILD/tests
-
-# A private bpffs: the benchmark's pins never meet a real installation's.
-if [ -z "${SOCKFWD_BENCH_PRIVATE:-}" ]; then
-	export SOCKFWD_BENCH_PRIVATE=1
-	exec unshare -m --propagation private sh -c \
-		'mount -t bpf bpf /sys/fs/bpf && exec "$0" "$@"' "$0" "$@"
-fi
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_private_bpffs "$@"
 
 if [ "${QUICK:-0}" = 1 ]; then
 	ROUNDS=${ROUNDS:-3} SECONDS_PER_RUN=${SECONDS_PER_RUN:-2} RR_COUNT=${RR_COUNT:-5000}
@@ -84,14 +77,6 @@ wait_listening() {
 	return 1
 }
 
-# median MIN MAX of numbers on stdin
-stats() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "- - -"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.4g %.4g %.4g\n", m, v[1], v[NR]
-	}'
-}
 
 busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 
@@ -214,18 +199,18 @@ for path in $paths; do
 	stop_relay "$path"
 done
 
-col() { awk -v p="$1" -v c="$2" '$1 == p { print $c }' "$3" | stats; }
+col() { awk -v p="$1" -v c="$2" '$1 == p { print $c }' "$3" | stats 4; }
 
 echo "### sockfwd: bulk throughput and CPU (iperf3 ${SECONDS_PER_RUN}s, median of $ROUNDS, min-max)"
 echo
 echo "| path | 1 stream Gbit/s | 8 streams Gbit/s | vs direct (1 / 8) | CPU s per GB (machine) | relay CPU s per GB (minus direct) |"
 echo "|---|---|---|---|---|---|"
-read -r d1 _ _ <<<"$(awk '$1 == "direct" && $2 == 1 { print $3 / 1e9 }' "$tmp/tput" | stats)"
-read -r d8 _ _ <<<"$(awk '$1 == "direct" && $2 == 8 { print $3 / 1e9 }' "$tmp/tput" | stats)"
+read -r d1 _ _ <<<"$(awk '$1 == "direct" && $2 == 1 { print $3 / 1e9 }' "$tmp/tput" | stats 4)"
+read -r d8 _ _ <<<"$(awk '$1 == "direct" && $2 == 8 { print $3 / 1e9 }' "$tmp/tput" | stats 4)"
 read -r dc _ _ <<<"$(col direct 2 "$tmp/cpu")"
 for path in $paths; do
-	read -r m1 n1 x1 <<<"$(awk -v p="$path" '$1 == p && $2 == 1 { print $3 / 1e9 }' "$tmp/tput" | stats)"
-	read -r m8 n8 x8 <<<"$(awk -v p="$path" '$1 == p && $2 == 8 { print $3 / 1e9 }' "$tmp/tput" | stats)"
+	read -r m1 n1 x1 <<<"$(awk -v p="$path" '$1 == p && $2 == 1 { print $3 / 1e9 }' "$tmp/tput" | stats 4)"
+	read -r m8 n8 x8 <<<"$(awk -v p="$path" '$1 == p && $2 == 8 { print $3 / 1e9 }' "$tmp/tput" | stats 4)"
 	read -r c cn cx <<<"$(col "$path" 2 "$tmp/cpu")"
 	rel=$(awk -v a="$m1" -v b="$d1" -v c="$m8" -v d="$d8" 'BEGIN { printf "%.0f%% / %.0f%%", 100 * a / b, 100 * c / d }')
 	over=$(awk -v a="$c" -v b="$dc" 'BEGIN { printf "%.3f", a - b }')

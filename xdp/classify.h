@@ -436,6 +436,21 @@ static __always_inline int answer_address(const __u8 *dns, const __u8 *data_end,
 	return 1;
 }
 
+/* Link layer and IP: returns the transport protocol with the cursor on its
+ * header, or -1 for anything not understood.
+ */
+static __always_inline int parse_to_transport(struct hdr_cursor *nh, const __u8 *data_end,
+					      enum first_header first, struct packet_facts *pkt)
+{
+	int l3 = first == FIRST_ETHERNET ? parse_link(nh, data_end) : parse_l3_start(nh, data_end);
+
+	if (l3 == ETH_P_IP)
+		return parse_ipv4(nh, data_end, pkt);
+	if (l3 == ETH_P_IPV6)
+		return parse_ipv6(nh, data_end, pkt);
+	return -1;
+}
+
 /* A resolver's TCP segments show the TTL its genuine packets arrive with:
  * the injector forges UDP answers only.  `clean-dns learn` sends one TCP
  * query per resolver; any other DNS over TCP refreshes the profile too.
@@ -565,15 +580,9 @@ static __always_inline int classify_frame(void *ctx, const __u8 *data, const __u
 	const struct udphdr *udph;
 	const __u8 *dns;
 	__u32 udp_len, rules;
-	int l3, l4, verdict;
+	int l4, verdict;
 
-	l3 = first == FIRST_ETHERNET ? parse_link(&nh, data_end) : parse_l3_start(&nh, data_end);
-	if (l3 == ETH_P_IP)
-		l4 = parse_ipv4(&nh, data_end, &pkt);
-	else if (l3 == ETH_P_IPV6)
-		l4 = parse_ipv6(&nh, data_end, &pkt);
-	else
-		return COUNT_NONE;
+	l4 = parse_to_transport(&nh, data_end, first, &pkt);
 	if (l4 == IPPROTO_TCP && !pkt.is_fragment)
 		return learn_from_tcp(&nh, data_end, &pkt);
 	if (l4 != IPPROTO_UDP)

@@ -22,15 +22,9 @@ static __always_inline int record_query(void *ctx, const __u8 *data, const __u8 
 	const __u8 *dns, *opt;
 	__u16 flags;
 	__u32 off;
-	int l3, l4, compressed;
+	int l4, compressed;
 
-	l3 = first == FIRST_ETHERNET ? parse_link(&nh, data_end) : parse_l3_start(&nh, data_end);
-	if (l3 == ETH_P_IP)
-		l4 = parse_ipv4(&nh, data_end, &pkt);
-	else if (l3 == ETH_P_IPV6)
-		l4 = parse_ipv6(&nh, data_end, &pkt);
-	else
-		return COUNT_NONE;
+	l4 = parse_to_transport(&nh, data_end, first, &pkt);
 	if (l4 != IPPROTO_UDP || pkt.is_fragment)
 		return COUNT_NONE;
 	udph = (const void *)nh.pos;

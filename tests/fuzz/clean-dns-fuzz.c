@@ -167,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static _Alignas(8) uint8_t buffer[FRAME_MAX + 8];
 	uint8_t *frame;
 	size_t len = size - 1;
-	int l3, l3_proto, host, kernel, ret, expected_ttl;
+	int l3, host, kernel, ret, expected_ttl;
 	struct hdr_cursor nh;
 	struct packet_facts pkt = { 0 };
 
@@ -179,11 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The hop profile the drop will be judged against, before the run. */
 	nh.pos = frame;
-	l3_proto = l3 ? parse_l3_start(&nh, frame + len) : parse_link(&nh, frame + len);
-	if (l3_proto == ETH_P_IP)
-		parse_ipv4(&nh, frame + len, &pkt);
-	else if (l3_proto == ETH_P_IPV6)
-		parse_ipv6(&nh, frame + len, &pkt);
+	parse_to_transport(&nh, frame + len, l3 ? FIRST_IP : FIRST_ETHERNET, &pkt);
 	expected_ttl = hop_count_expected(&pkt.src);
 
 	host = classify_frame(NULL, frame, frame + len, l3 ? FIRST_IP : FIRST_ETHERNET);
