@@ -16,8 +16,8 @@ static __always_inline int record_query(void *ctx, const __u8 *data, const __u8 
 					enum first_header first)
 {
 	struct hdr_cursor nh = { .pos = data };
-	struct packet_facts pkt = {};
-	struct query_key key = {};
+	struct packet_facts pkt;
+	struct query_key key;
 	const struct udphdr *udph;
 	const __u8 *dns, *opt;
 	__u16 flags;
@@ -29,6 +29,8 @@ static __always_inline int record_query(void *ctx, const __u8 *data, const __u8 
 		return COUNT_NONE;
 	udph = (const void *)nh.pos;
 	if ((const __u8 *)(udph + 1) > data_end || udph->dest != bpf_htons(DNS_PORT))
+		return COUNT_NONE;
+	if (fill_addresses(&pkt, data_end))
 		return COUNT_NONE;
 	if (!(resolver_rules(&pkt.dst) & RULE_EDNS_ECHO))
 		return COUNT_NONE;

@@ -179,7 +179,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The hop profile the drop will be judged against, before the run. */
 	nh.pos = frame;
-	parse_to_transport(&nh, frame + len, l3 ? FIRST_IP : FIRST_ETHERNET, &pkt);
+	if (parse_to_transport(&nh, frame + len, l3 ? FIRST_IP : FIRST_ETHERNET, &pkt) < 0 ||
+	    fill_addresses(&pkt, frame + len))
+		memset(&pkt, 0, sizeof(pkt));
 	expected_ttl = hop_count_expected(&pkt.src);
 
 	host = classify_frame(NULL, frame, frame + len, l3 ? FIRST_IP : FIRST_ETHERNET);
