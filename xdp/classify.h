@@ -76,11 +76,12 @@ enum first_header {
 #define DNS_TYPE_AAAA 28
 #define DNS_TYPE_OPT 41
 #define DNS_CLASS_IN 1
-/* Tail reads look no further than this into a DNS message; a single-answer
- * forgery is a few dozen bytes.
+/* Offsets into a DNS message stay below this: the walks and reads look no
+ * further, and a longer message is never judged.  A single-answer forgery
+ * is a few dozen bytes.
  */
-#define DNS_TAIL_MAX 4096
-#define DNS_TAIL_MASK 0x1fff
+#define DNS_READ_MAX 4096
+#define DNS_READ_MASK 0x1fff
 
 #ifdef __BPF__
 #define opaque_to_compiler(var) asm volatile("" : "+r"(var))
@@ -310,14 +311,14 @@ static __always_inline __u32 dns_name_end(const __u8 *dns, __u32 dns_len, const 
 
 	*compressed = 0;
 	for (i = 0; i < DNS_MAX_LABELS; i++) {
-		if (off > DNS_TAIL_MAX || off >= dns_len)
+		if (off > DNS_READ_MAX || off >= dns_len)
 			return 0;
 		/* A no-op after the check above, but the check may be made on
 		 * another copy of the register than the one clang adds; hidden
 		 * from the compiler, the mask stays and carries the bound.
 		 */
 		opaque_to_compiler(off);
-		label = dns + (off & DNS_TAIL_MASK);
+		label = dns + (off & DNS_READ_MASK);
 		if (label + 1 > data_end)
 			return 0;
 		if (label[0] == 0)
@@ -346,7 +347,7 @@ static __always_inline __u32 name_end(void *ctx, const __u8 *data, const __u8 *d
 	__u32 end = walked & 0xffff;
 
 	*compressed = (walked >> 16) & 1;
-	return end <= DNS_TAIL_MAX ? end : 0;
+	return end <= DNS_READ_MAX ? end : 0;
 }
 #else
 static __always_inline __u32 name_end(void *ctx, const __u8 *data, const __u8 *dns, __u32 dns_len,
@@ -377,14 +378,14 @@ static __always_inline __u32 locate_single_answer(void *ctx, const __u8 *data, c
 	int compressed;
 
 	*written_out = 0;
-	if (ns_count != 0 || ar_count > 1 || dns_len > DNS_TAIL_MAX)
+	if (ns_count != 0 || ar_count > 1 || dns_len > DNS_READ_MAX)
 		return 0;
 	qname_end = name_end(ctx, data, dns, dns_len, data_end, DNS_HDR_LEN, &compressed);
 	if (!qname_end || compressed)
 		return 0;
 	owner = qname_end + 4;
 	type_off = name_end(ctx, data, dns, dns_len, data_end, owner, &compressed);
-	if (!type_off || type_off > DNS_TAIL_MAX || type_off + 10 > dns_len)
+	if (!type_off || type_off > DNS_READ_MAX || type_off + 10 > dns_len)
 		return 0;
 	rr = dns + type_off;
 	if (rr + 10 > data_end)
@@ -423,7 +424,7 @@ static __always_inline int answer_address(const __u8 *dns, const __u8 *data_end,
 {
 	const __u8 *type, *rdata;
 
-	if (type_off > DNS_TAIL_MAX)
+	if (type_off > DNS_READ_MAX)
 		return 0;
 	type = dns + type_off;
 	rdata = type + 10;

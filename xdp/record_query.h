@@ -43,7 +43,7 @@ static __always_inline int record_query(void *ctx, const __u8 *data, const __u8 
 	    load_be16(dns + 6) != 0 || load_be16(dns + 8) != 0 || load_be16(dns + 10) == 0)
 		return COUNT_NONE;
 
-	off = name_end(ctx, data, dns, DNS_TAIL_MAX, data_end, DNS_HDR_LEN, &compressed);
+	off = name_end(ctx, data, dns, DNS_READ_MAX, data_end, DNS_HDR_LEN, &compressed);
 	if (!off || compressed)
 		return COUNT_NONE;
 
