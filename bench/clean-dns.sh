@@ -2,11 +2,12 @@
 # clean-dns benchmarks, every figure next to its baseline from the same run:
 #  1. ns per packet through BPF_PROG_TEST_RUN (bpftool prog run ... repeat N)
 #     for several frames, clean-dns next to an empty XDP program;
-#  2. forged answers dropped per second on a veth receiver, clean-dns in
-#     generic and native XDP mode next to an iptables u32 rule and an nft
-#     netdev-ingress rule matching the same packets (sender in another
-#     namespace, bounded runs).
-# Medians of ROUNDS runs, with min and max.  Writes Markdown to stdout.
+#  2. forged answers dropped, and genuine answers passed, per second on a
+#     veth receiver, clean-dns in generic and native XDP mode next to an
+#     iptables u32 rule and an nft netdev-ingress rule matching the same
+#     packets (sender in another namespace, bounded runs).
+# Medians of ROUNDS runs, with min and max.  Writes Markdown to stdout and
+# the figures to $BENCH_OUT/clean-dns.csv (chart,category,series,median,min,max).
 #   bench/clean-dns.sh            (QUICK=1 for a short run)
 set -eu
 
@@ -21,6 +22,10 @@ else
 fi
 
 tmp=$(mktemp -d)
+BENCH_OUT=${BENCH_OUT:-$ROOT/bench/out}
+mkdir -p "$BENCH_OUT"
+csv=$BENCH_OUT/clean-dns.csv
+echo "chart,category,series,median,min,max" >"$csv"
 ns_tx=cdns-bench-tx-$$
 ns_rx=cdns-bench-rx-$$
 cleanup() {
@@ -61,6 +66,8 @@ for frame in $frames; do
 	read -r cm cmin cmax <<<"$(awk -v f="$frame" '$1 == f && $2 == "cdns" { print $3 }' "$tmp/cost" | stats)"
 	ratio=$(awk -v a="$cm" -v b="$pm" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
 	echo "| $frame | $pm ($pmin-$pmax) | $cm ($cmin-$cmax) | $ratio |"
+	echo "ns per packet (BPF_PROG_TEST_RUN),$frame,empty XDP,$pm,$pmin,$pmax" >>"$csv"
+	echo "ns per packet (BPF_PROG_TEST_RUN),$frame,clean-dns,$cm,$cmin,$cmax" >>"$csv"
 done
 echo
 
@@ -106,6 +113,8 @@ for row in $stateful; do
 	read -r cm cmin cmax <<<"$(awk -v f="$what" '$1 == f && $2 == "cdns" { print $3 }' "$tmp/stateful" | stats)"
 	ratio=$(awk -v a="$cm" -v b="$pm" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
 	echo "| $what | $pm ($pmin-$pmax) | $cm ($cmin-$cmax) | $ratio |"
+	echo "ns per packet with the maps in place,$what,empty program,$pm,$pmin,$pmax" >>"$csv"
+	echo "ns per packet with the maps in place,$what,clean-dns,$cm,$cmin,$cmax" >>"$csv"
 done
 echo
 echo "(the 2025-style forgery was dropped by edns-echo $drops times over these runs)"
@@ -127,27 +136,42 @@ counter_of() {
 	rx "$ROOT/scripts/clean-dns" status | awk -v c="$1" '$1 == c { print $2 }'
 }
 
-# blast SECONDS: prints "sent_per_second"
+# blast FRAME: prints "sent_per_second"
 blast() {
-	nsenter --net="/run/netns/$ns_tx" "$TOOLS/frame-blast" tx0 "$tmp/forged-ipid-zero.bin" "$BLAST_SECONDS" |
+	nsenter --net="/run/netns/$ns_tx" "$TOOLS/frame-blast" tx0 "$tmp/$1.bin" "$BLAST_SECONDS" |
 		awk '{ printf "%.0f\n", $2 / $5 }'
 }
 
-# measure NAME READ_DROPS: runs ROUNDS blasts, records drops/s and sent/s
+# measure NAME READ_DROPS: runs ROUNDS blasts of a forgery, then ROUNDS of a
+# genuine answer; records drops/s and sent/s, then passed/s and sent/s
 measure() {
 	local name=$1 read_drops=$2 before after sent
 	for _ in $(seq "$ROUNDS"); do
 		before=$($read_drops)
-		sent=$(blast)
+		sent=$(blast forged-ipid-zero)
 		after=$($read_drops)
 		echo "$name $(((after - before) / BLAST_SECONDS)) $sent" >>"$tmp/drops"
+		before=$(passed)
+		sent=$(blast genuine)
+		after=$(passed)
+		echo "$name $(((after - before) / BLAST_SECONDS)) $sent" >>"$tmp/passes"
 	done
 }
 
+# Whatever a filter passes reaches IP: the last raw rule counts it and
+# discards it there (the same work for every filter), so "passed" is the
+# filter's cost, not UDP's port-unreachable path.
+rx iptables -t raw -N cdnsbench_passed
+rx iptables -t raw -A cdnsbench_passed -j DROP
+rx iptables -t raw -A PREROUTING -p udp --sport 53 -j cdnsbench_passed
+passed() { rx iptables -t raw -L PREROUTING -v -x -n | awk '/cdnsbench_passed/ { print $1 }'; }
+
 cdns_drops() { counter_of drop_ipid_zero; }
 ipt_drops() { rx iptables -t raw -L PREROUTING -v -x -n | awk '/u32/ { print $1 }'; }
+no_drops() { echo 0; }
 nft_drops() { rx nft list table netdev cdnsbench | awk '/counter packets/ { for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1) }'; }
 
+measure "no filter" no_drops
 rx "$ROOT/scripts/clean-dns" attach rx0 generic >/dev/null
 measure "clean-dns, XDP generic" cdns_drops
 rx "$ROOT/scripts/clean-dns" detach rx0 >/dev/null
@@ -156,9 +180,9 @@ measure "clean-dns, XDP native" cdns_drops
 rx "$ROOT/scripts/clean-dns" detach rx0 >/dev/null
 
 # Same match as the ipid-zero rule: UDP from port 53 with IPv4 ID 0.
-rx iptables -t raw -A PREROUTING -p udp --sport 53 -m u32 --u32 "4>>16=0" -j DROP
+rx iptables -t raw -I PREROUTING -p udp --sport 53 -m u32 --u32 "4>>16=0" -j DROP
 measure "iptables -m u32 (raw PREROUTING)" ipt_drops
-rx iptables -t raw -F PREROUTING
+rx iptables -t raw -D PREROUTING 1
 
 rx nft add table netdev cdnsbench
 rx nft add chain netdev cdnsbench ingress "{ type filter hook ingress device rx0 priority 0; }"
@@ -166,16 +190,39 @@ rx nft add rule netdev cdnsbench ingress ip id 0 udp sport 53 counter drop
 measure "nft (netdev ingress)" nft_drops
 rx nft delete table netdev cdnsbench
 
-echo "### clean-dns: forged answers dropped per second on a veth (${BLAST_SECONDS} s runs, median of $ROUNDS)"
+echo "### clean-dns: frames per second on a veth receiver (${BLAST_SECONDS} s runs, median of $ROUNDS)"
 echo
-echo "| filter | dropped/s median (min-max) | sender frames/s | vs iptables u32 |"
-echo "|---|---|---|---|"
-ipt_median=$(awk '$0 ~ /^iptables/ { print $(NF - 1) }' "$tmp/drops" | stats | cut -d' ' -f1)
-for name in "clean-dns, XDP generic" "clean-dns, XDP native" "iptables -m u32 (raw PREROUTING)" "nft (netdev ingress)"; do
-	read -r dm dmin dmax <<<"$(awk -v n="$name" 'substr($0, 1, length(n)) == n { print $(NF - 1) }' "$tmp/drops" | stats)"
-	sm=$(awk -v n="$name" 'substr($0, 1, length(n)) == n { print $NF }' "$tmp/drops" | stats | cut -d' ' -f1)
+echo "Forgeries (IPv4 ID 0) dropped per second, and genuine answers passed per second (counted"
+echo "by a raw iptables rule after the filter, the same for every row)."
+echo
+echo "| filter | forgeries dropped/s (min-max) | sender frames/s | vs iptables u32 | genuine passed/s (min-max) | vs no filter |"
+echo "|---|---|---|---|---|---|"
+# median FILE NAME COLUMN_FROM_END: "median min max" of NAME's rows
+median() { awk -v n="$2" -v c="$3" 'substr($0, 1, length(n)) == n { print $(NF - c) }' "$1" | stats; }
+read -r ipt_median _ _ <<<"$(median "$tmp/drops" "iptables" 1)"
+read -r none_median _ _ <<<"$(median "$tmp/passes" "no filter" 1)"
+for name in "no filter" "clean-dns, XDP generic" "clean-dns, XDP native" "iptables -m u32 (raw PREROUTING)" "nft (netdev ingress)"; do
+	read -r dm dmin dmax <<<"$(median "$tmp/drops" "$name" 1)"
+	read -r sm _ _ <<<"$(median "$tmp/drops" "$name" 0)"
+	read -r pm pmin pmax <<<"$(median "$tmp/passes" "$name" 1)"
 	ratio=$(awk -v a="$dm" -v b="$ipt_median" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
-	echo "| $name | $dm ($dmin-$dmax) | $sm | $ratio |"
+	pratio=$(awk -v a="$pm" -v b="$none_median" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
+	mpps() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { print a / 1e6 "," b / 1e6 "," c / 1e6 }'; }
+	if [ "$name" = "no filter" ]; then
+		echo "| $name | - | $sm | - | $pm ($pmin-$pmax) | $pratio |"
+	else
+		echo "| $name | $dm ($dmin-$dmax) | $sm | $ratio | $pm ($pmin-$pmax) | $pratio |"
+		echo "Mpackets/s on a veth,${name//,/},forgeries dropped,$(mpps "$dm" "$dmin" "$dmax")" >>"$csv"
+	fi
+	echo "Mpackets/s on a veth,${name//,/},genuine passed,$(mpps "$pm" "$pmin" "$pmax")" >>"$csv"
 done
+echo
+echo "Commands (each run $ROUNDS times, interleaved):"
+echo
+echo "    bpftool prog run pinned PROG data_in FRAME.bin repeat $REPEAT     # PROG: xdp-pass.o, clean-dns.o; tc-pass.o, clean-dns-tc.o"
+echo "    nsenter --net=TX frame-blast tx0 FRAME.bin $BLAST_SECONDS      # FRAME: forged-ipid-zero, genuine (from clean-dns-vectors --write-frames)"
+echo "    clean-dns attach rx0 generic|native"
+echo "    iptables -t raw -I PREROUTING -p udp --sport 53 -m u32 --u32 \"4>>16=0\" -j DROP"
+echo "    nft add rule netdev cdnsbench ingress ip id 0 udp sport 53 counter drop"
 echo
 echo "Kernel $(uname -r), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)."

@@ -2,7 +2,11 @@
 /* Benchmark helpers for sockfwd (bench/sockfwd.sh):
  *   sockfwd-bench rr -c HOST:PORT [-n COUNT] [-s SIZE]
  *       SIZE-byte request, SIZE-byte answer, COUNT times on one connection
- *       (the server is "sockfwd-peer -e"); prints the rate and mean latency.
+ *       (the server is "sockfwd-peer -e"); prints the rate, mean, median and
+ *       99th percentile round trip.
+ *   sockfwd-bench connect -c HOST:PORT [-n COUNT] [-s SIZE]
+ *       COUNT times: connect, one SIZE-byte exchange with the echo server,
+ *       close; prints connections per second (handshakes included).
  *   sockfwd-bench hold-server -l ADDR:PORT
  *       accepts any number of connections and keeps them open until EOF.
  *   sockfwd-bench hold-client -c HOST:PORT -n N [-t SECONDS]
@@ -87,32 +91,74 @@ static int read_full(int fd, char *buf, size_t len)
 	return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int exchange(int fd, char *buf, size_t size)
+{
+	return send(fd, buf, size, 0) == (ssize_t)size ? read_full(fd, buf, size) : -1;
+}
+
 static int run_rr(const struct sockaddr_storage *ss, socklen_t len, long count, size_t size)
 {
 	char *buf = calloc(1, size);
+	double *rtt = calloc((size_t)count, sizeof(double));
 	int fd = socket(ss->ss_family, SOCK_STREAM, 0), one = 1;
-	double start, took;
+	double start, took, t;
 	long i;
 
-	if (!buf || connect(fd, (const struct sockaddr *)ss, len) < 0) {
+	if (!buf || !rtt || connect(fd, (const struct sockaddr *)ss, len) < 0) {
 		fprintf(stderr, "sockfwd-bench: connect: %s\n", strerror(errno));
 		return 1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* one warm-up exchange: the first goes through the relay's setup */
-	if (send(fd, buf, size, 0) != (ssize_t)size || read_full(fd, buf, size) < 0)
+	if (exchange(fd, buf, size) < 0)
 		return 1;
 	start = now_s();
 	for (i = 0; i < count; i++) {
-		if (send(fd, buf, size, 0) != (ssize_t)size || read_full(fd, buf, size) < 0) {
+		t = now_s();
+		if (exchange(fd, buf, size) < 0) {
 			fprintf(stderr, "sockfwd-bench: exchange %ld failed\n", i);
 			return 1;
 		}
+		rtt[i] = now_s() - t;
 	}
 	took = now_s() - start;
-	printf("rr transactions=%ld seconds=%.3f per_second=%.0f mean_us=%.2f\n", count, took,
-	       (double)count / took, took / (double)count * 1e6);
+	qsort(rtt, (size_t)count, sizeof(double), cmp_double);
+	printf("rr transactions=%ld seconds=%.3f per_second=%.0f mean_us=%.2f p50_us=%.2f p99_us=%.2f\n",
+	       count, took, (double)count / took, took / (double)count * 1e6,
+	       rtt[count / 2] * 1e6, rtt[count * 99 / 100] * 1e6);
 	close(fd);
+	free(rtt);
+	free(buf);
+	return 0;
+}
+
+static int run_connect(const struct sockaddr_storage *ss, socklen_t len, long count, size_t size)
+{
+	char *buf = calloc(1, size);
+	double start, took;
+	long i;
+	int fd;
+
+	start = now_s();
+	for (i = 0; i < count && buf; i++) {
+		fd = socket(ss->ss_family, SOCK_STREAM, 0);
+		if (fd < 0 || connect(fd, (const struct sockaddr *)ss, len) < 0 ||
+		    exchange(fd, buf, size) < 0) {
+			fprintf(stderr, "sockfwd-bench: connection %ld: %s\n", i, strerror(errno));
+			return 1;
+		}
+		close(fd);
+	}
+	took = now_s() - start;
+	printf("connect connections=%ld seconds=%.3f per_second=%.0f\n", count, took,
+	       (double)count / took);
 	free(buf);
 	return 0;
 }
@@ -221,10 +267,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "rr") == 0)
 		return run_rr(&ss, len, count, size);
+	if (strcmp(mode, "connect") == 0)
+		return run_connect(&ss, len, count, size);
 	if (strcmp(mode, "hold-server") == 0)
 		return run_hold_server(&ss, len);
 	if (strcmp(mode, "hold-client") == 0)
 		return run_hold_client(&ss, len, count, hold_s);
-	fprintf(stderr, "usage: sockfwd-bench rr|hold-server|hold-client ...\n");
+	fprintf(stderr, "usage: sockfwd-bench rr|connect|hold-server|hold-client ...\n");
 	return 2;
 }
