@@ -266,53 +266,27 @@ static void start_relay(struct flow *f)
 static bool handle_reply(struct flow *f)
 {
 	const struct fwd_proxy *proxy = &f->listener->proxy;
-	int total;
+	enum socks5_stage stage = f->phase == PH_GREETING ? SOCKS5_STAGE_GREETING :
+				  f->phase == PH_AUTH	  ? SOCKS5_STAGE_AUTH :
+							    SOCKS5_STAGE_REQUEST;
+	char reason[160];
 
-	switch (f->phase) {
-	case PH_GREETING:
-		if (f->reply[0] != 5) {
-			flow_fail(f, "socks5: not a SOCKS5 server (version %u)", f->reply[0]);
-			return false;
-		}
-		if (f->reply[1] == 2 && proxy->has_auth) {
-			queue_out(f, PH_AUTH, socks5_auth_request(proxy, f->out), 2);
-		} else if (f->reply[1] == 0) {
-			queue_out(f, PH_REQUEST,
-				  socks5_connect_request(&f->listener->target, f->out), 5);
-		} else {
-			flow_fail(f, "socks5: no acceptable authentication method (0x%02x)",
-				  f->reply[1]);
-			return false;
-		}
+	switch (socks5_parse_reply(stage, proxy->has_auth, f->reply, f->reply_have, &f->reply_want,
+				   reason, sizeof(reason))) {
+	case SOCKS5_SEND_AUTH:
+		queue_out(f, PH_AUTH, socks5_auth_request(proxy, f->out), 2);
 		return true;
-	case PH_AUTH:
-		/* RFC 1929 says version 1; some servers answer 5. */
-		if ((f->reply[0] != 1 && f->reply[0] != 5) || f->reply[1] != 0) {
-			flow_fail(f, "socks5: authentication failed (status %u)", f->reply[1]);
-			return false;
-		}
+	case SOCKS5_SEND_CONNECT:
 		queue_out(f, PH_REQUEST, socks5_connect_request(&f->listener->target, f->out), 5);
 		return true;
-	case PH_REQUEST:
-		if (f->reply[0] != 5 || f->reply[1] != 0) {
-			flow_fail(f, "socks5: reply %u (%s)", f->reply[1],
-				  socks5_reply_text(f->reply[1]));
-			return false;
-		}
-		total = socks5_reply_length(f->reply);
-		if (total < 0) {
-			flow_fail(f, "socks5: bad address type %u in reply", f->reply[3]);
-			return false;
-		}
-		if ((size_t)total > f->reply_want) {
-			/* Read exactly the reply: what follows is the target's. */
-			f->reply_want = (size_t)total;
-			return true;
-		}
+	case SOCKS5_READ_MORE:
+		return true;
+	case SOCKS5_CONNECTED:
 		start_relay(f);
 		return false;
 	default:
-		return true;
+		flow_fail(f, "%s", reason);
+		return false;
 	}
 }
 

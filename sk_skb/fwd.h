@@ -85,6 +85,22 @@ const char *socks5_reply_text(int code);
 /* How many reply bytes to read in all, knowing its first five bytes. */
 int socks5_reply_length(const uint8_t *head);
 
+/* Which of the proxy's replies is being read. */
+enum socks5_stage { SOCKS5_STAGE_GREETING, SOCKS5_STAGE_AUTH, SOCKS5_STAGE_REQUEST };
+/* What to do next, once the len bytes asked for have been read. */
+enum socks5_next {
+	SOCKS5_READ_MORE, /* *want grew: read up to it and ask again */
+	SOCKS5_SEND_AUTH, /* method 2 chosen: send the RFC 1929 request */
+	SOCKS5_SEND_CONNECT, /* no (more) authentication: send CONNECT */
+	SOCKS5_CONNECTED, /* the whole reply is read, the tunnel is up */
+	SOCKS5_FAIL, /* reason says why */
+};
+/* Pure: no I/O, no state but the bytes.  len >= 2 (GREETING, AUTH) or
+ * >= 5 (REQUEST); a reply never asks for more than 4 + 1 + 255 + 2 bytes.
+ */
+enum socks5_next socks5_parse_reply(enum socks5_stage stage, bool has_auth, const uint8_t *reply,
+				    size_t len, size_t *want, char *reason, size_t size);
+
 /* kmaps.c: the pinned maps of sockfwd-load. */
 int kmaps_open(const char *dir);
 bool kmaps_available(void);

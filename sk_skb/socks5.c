@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fwd.h"
@@ -101,4 +102,53 @@ const char *socks5_reply_text(int code)
 	if (code >= 0 && code < (int)(sizeof(text) / sizeof(text[0])))
 		return text[code];
 	return "unknown reply";
+}
+
+enum socks5_next socks5_parse_reply(enum socks5_stage stage, bool has_auth, const uint8_t *reply,
+				    size_t len, size_t *want, char *reason, size_t size)
+{
+	int total;
+
+	switch (stage) {
+	case SOCKS5_STAGE_GREETING:
+		if (reply[0] != 5) {
+			snprintf(reason, size, "socks5: not a SOCKS5 server (version %u)",
+				 reply[0]);
+			return SOCKS5_FAIL;
+		}
+		if (reply[1] == 2 && has_auth)
+			return SOCKS5_SEND_AUTH;
+		if (reply[1] == 0)
+			return SOCKS5_SEND_CONNECT;
+		snprintf(reason, size, "socks5: no acceptable authentication method (0x%02x)",
+			 reply[1]);
+		return SOCKS5_FAIL;
+	case SOCKS5_STAGE_AUTH:
+		/* RFC 1929 says version 1; some servers answer 5. */
+		if ((reply[0] != 1 && reply[0] != 5) || reply[1] != 0) {
+			snprintf(reason, size, "socks5: authentication failed (status %u)",
+				 reply[1]);
+			return SOCKS5_FAIL;
+		}
+		return SOCKS5_SEND_CONNECT;
+	case SOCKS5_STAGE_REQUEST:
+		if (reply[0] != 5 || reply[1] != 0) {
+			snprintf(reason, size, "socks5: reply %u (%s)", reply[1],
+				 socks5_reply_text(reply[1]));
+			return SOCKS5_FAIL;
+		}
+		total = socks5_reply_length(reply);
+		if (total < 0) {
+			snprintf(reason, size, "socks5: bad address type %u in reply", reply[3]);
+			return SOCKS5_FAIL;
+		}
+		if ((size_t)total > len) {
+			/* Read exactly the reply: what follows is the target's. */
+			*want = (size_t)total;
+			return SOCKS5_READ_MORE;
+		}
+		return SOCKS5_CONNECTED;
+	}
+	snprintf(reason, size, "socks5: internal error (stage %d)", (int)stage);
+	return SOCKS5_FAIL;
 }
