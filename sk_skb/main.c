@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -145,6 +146,13 @@ static int read_config(const char *path)
 	}
 	while (fgets(line, sizeof(line), file)) {
 		lineno++;
+		/* Else the rest of the line would be read as the next one. */
+		if (!strchr(line, '\n') && !feof(file)) {
+			fprintf(stderr, "sockfwd: %s:%d: line longer than %zu characters\n", path,
+				lineno, sizeof(line) - 2);
+			err = -EINVAL;
+			goto out;
+		}
 		p = strchr(line, '#');
 		if (p)
 			*p = '\0';
@@ -165,6 +173,10 @@ static int read_config(const char *path)
 			fprintf(stderr, "sockfwd: %s:%d: %s\n", path, lineno, strerror(-err));
 			goto out;
 		}
+	}
+	if (ferror(file)) {
+		err = -errno;
+		fprintf(stderr, "sockfwd: cannot read %s: %s\n", path, strerror(-err));
 	}
 out:
 	fclose(file);
@@ -291,6 +303,22 @@ static int parse_mode(const char *text)
 	return -1;
 }
 
+/* A whole decimal (or 0x) number from min to max, or a message and -EINVAL. */
+static int parse_number(const char *option, const char *text, long long min, long long max,
+			long long *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoll(text, &end, 0);
+	if (errno || end == text || *end != '\0' || *value < min || *value > max) {
+		fprintf(stderr, "sockfwd: bad %s '%s': want a number from %lld to %lld\n", option,
+			text, min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv)
 {
 	enum {
@@ -321,6 +349,7 @@ static int parse_args(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = NULL, *target = NULL, *proxy = NULL;
+	long long number;
 	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "l:t:x:c:vh", options, NULL)) != -1) {
@@ -361,19 +390,29 @@ static int parse_args(int argc, char **argv)
 			cfg.user = optarg;
 			break;
 		case OPT_MAX:
-			cfg.max_conns = atoi(optarg);
+			if (parse_number("--max-conns", optarg, 1, INT_MAX, &number))
+				return -EINVAL;
+			cfg.max_conns = (int)number;
 			break;
 		case OPT_TIMEOUT:
-			cfg.connect_timeout_ms = atoi(optarg);
+			if (parse_number("--timeout", optarg, 1, INT_MAX, &number))
+				return -EINVAL;
+			cfg.connect_timeout_ms = (int)number;
 			break;
 		case OPT_DRAIN:
-			cfg.drain_timeout_ms = atoi(optarg);
+			if (parse_number("--drain-timeout", optarg, 0, INT_MAX, &number))
+				return -EINVAL;
+			cfg.drain_timeout_ms = (int)number;
 			break;
 		case OPT_QLIMIT:
-			cfg.queue_limit = strtoull(optarg, NULL, 0);
+			if (parse_number("--queue-limit", optarg, 0, LLONG_MAX, &number))
+				return -EINVAL;
+			cfg.queue_limit = (uint64_t)number;
 			break;
 		case OPT_SNDBUF:
-			cfg.sndbuf = atoi(optarg);
+			if (parse_number("--sndbuf", optarg, 0, INT_MAX, &number))
+				return -EINVAL;
+			cfg.sndbuf = (int)number;
 			break;
 		case 'v':
 			cfg.verbose = true;
