@@ -133,7 +133,8 @@ ip -n "$ns_rx" link set lo up
 rx() { nsenter --net="/run/netns/$ns_rx" "$@"; }
 
 counter_of() {
-	rx "$ROOT/scripts/clean-dns" status | awk -v c="$1" '$1 == c { print $2 }'
+	# (ip complains on stderr about the veth peer in another namespace)
+	rx "$ROOT/scripts/clean-dns" status 2>/dev/null | awk -v c="$1" '$1 == c { print $2 }'
 }
 
 # blast FRAME: prints "sent_per_second"

@@ -1,16 +1,20 @@
 #!/bin/bash
-# sockfwd benchmarks, every path in one run, medians of ROUNDS runs:
+# sockfwd benchmarks, every path in one run, medians of ROUNDS runs, across a
+# veth path between namespaces and loopback:
 #  1. bulk throughput, iperf3 with 1 and 8 streams;
 #  2. CPU seconds per GB moved (whole machine, /proc/stat, 1 stream), and
 #     the same minus the direct path's: what the relay itself costs;
-#  3. 64-byte request/response round trips on one connection;
-#  4. 10,000 idle connections held through sockfwd (sockmap): memory per
-#     connection (helper RSS, kernel slab).
+#  3. 64-byte request/response round trips on one connection: rate, p50, p99;
+#  4. connection setup rate: connect, one 64-byte exchange, close;
+#  5. sockmap against splice per workload: what `--mode auto` should pick;
+#  6. 10,000 idle connections held through sockfwd (sockmap, veth): memory
+#     per connection (helper RSS, kernel slab).
 # Paths: direct (routed, no relay: the limit), sockfwd sockmap / splice /
-# copy, socat, haproxy (splice-auto) when installed.
-# Namespaces cli (192.0.2.1) -- fwd (192.0.2.2 | 203.0.113.1) -- srv (203.0.113.2).
+# copy, socat, rinetd, haproxy (splice-auto) when installed.
+# veth: namespaces cli (192.0.2.1) -- fwd (192.0.2.2 | 203.0.113.1) -- srv (203.0.113.2).
+# loopback: client, relay and server in one namespace of our own, 127.0.0.1.
 #   bench/sockfwd.sh             (QUICK=1 for a short run)
-# Writes Markdown to stdout.
+# Writes Markdown to stdout and the figures to $BENCH_OUT/sockfwd.csv.
 set -eu
 
 # shellcheck source=bench/lib.sh
@@ -18,10 +22,13 @@ set -eu
 bench_private_bpffs "$@"
 
 if [ "${QUICK:-0}" = 1 ]; then
-	ROUNDS=${ROUNDS:-3} SECONDS_PER_RUN=${SECONDS_PER_RUN:-2} RR_COUNT=${RR_COUNT:-5000}
-	IDLE_CONNS=${IDLE_CONNS:-2000}
+	ROUNDS=${ROUNDS:-3} SECONDS_PER_RUN=${SECONDS_PER_RUN:-1} RR_COUNT=${RR_COUNT:-5000}
+	CONN_COUNT=${CONN_COUNT:-300} IDLE_CONNS=${IDLE_CONNS:-2000}
+	# the relays that matter most, to stay within two minutes with clean-dns
+	PATHS=${PATHS:-direct sockmap splice socat} IDLE_SECONDS=${IDLE_SECONDS:-2}
 else
-	ROUNDS=${ROUNDS:-3} SECONDS_PER_RUN=${SECONDS_PER_RUN:-4} RR_COUNT=${RR_COUNT:-20000}
+	ROUNDS=${ROUNDS:-3} SECONDS_PER_RUN=${SECONDS_PER_RUN:-3} RR_COUNT=${RR_COUNT:-20000}
+	CONN_COUNT=${CONN_COUNT:-1000}
 	# two descriptors per flow in the helper: 10,000 flows need 20,005, one
 	# more than a hard RLIMIT_NOFILE of 20,000 (this machine, no
 	# CAP_SYS_RESOURCE to raise it)
@@ -29,6 +36,7 @@ else
 	[ "$hard" = unlimited ] && hard=1048576
 	IDLE_CONNS=${IDLE_CONNS:-$((hard > 20100 ? 10000 : (hard - 100) / 200 * 100))}
 fi
+TOPOLOGIES=${TOPOLOGIES:-veth loopback} IDLE_SECONDS=${IDLE_SECONDS:-5}
 
 tmp=$(mktemp -d)
 id=sfwb$$
@@ -42,7 +50,7 @@ cleanup() {
 	for pid in "${pids[@]}"; do
 		kill -9 "$pid" 2>/dev/null || true
 	done
-	for ns in cli fwd srv; do
+	for ns in cli fwd srv lo; do
 		ip netns del "$id-$ns" 2>/dev/null || true
 	done
 	rm -rf "$tmp"
@@ -82,9 +90,11 @@ busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat;
 
 # --- topology ------------------------------------------------------------
 mkdir -p /run/netns
-for ns in cli fwd srv; do
+for ns in cli fwd srv lo; do
 	ip netns add "$id-$ns"
 	nsx $ns ip link set lo up
+	# the connection-rate runs leave thousands of TIME_WAIT sockets
+	nsx $ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000"
 done
 ip link add c0 netns "$id-cli" type veth peer name f0 netns "$id-fwd"
 ip link add f1 netns "$id-fwd" type veth peer name s0 netns "$id-srv"
@@ -103,13 +113,24 @@ nsx fwd sysctl -qw net.ipv4.ip_forward=1
 PIN=/sys/fs/bpf/sockfwd-bench
 "$ROOT/scripts/sockfwd-load" load -d "$PIN" >/dev/null
 
-start srv iperf3 -s -B 203.0.113.2 -p 5201 >/dev/null 2>&1
-start srv "$TOOLS/sockfwd-peer" -l 203.0.113.2:5301 -e -m 2>/dev/null
-wait_listening srv 5201
-wait_listening srv 5301
+for where in srv:203.0.113.2 lo:127.0.0.1; do
+	start "${where%%:*}" iperf3 -s -B "${where#*:}" -p 5201 >/dev/null 2>&1
+	start "${where%%:*}" "$TOOLS/sockfwd-peer" -l "${where#*:}:5301" -e -m 2>/dev/null
+	wait_listening "${where%%:*}" 5201
+	wait_listening "${where%%:*}" 5301
+done
+
+# use_topology veth|loopback: the namespaces and addresses of each role
+use_topology() {
+	case $1 in
+	veth) CLI=cli FWD=fwd FWD_IP=192.0.2.2 SRV_IP=203.0.113.2 ;;
+	loopback) CLI=lo FWD=lo FWD_IP=127.0.0.1 SRV_IP=127.0.0.1 ;;
+	esac
+}
 
 # path name -> how the client reaches iperf3 (port 5201) and the echo (5301)
 paths="direct sockmap splice copy socat"
+command -v rinetd >/dev/null 2>&1 && paths="$paths rinetd"
 command -v haproxy >/dev/null 2>&1 && paths="$paths haproxy"
 paths=${PATHS:-$paths}
 
@@ -119,18 +140,23 @@ start_relay() {
 	case $1 in
 	direct) return 0 ;;
 	sockmap | splice | copy)
-		start fwd "$BUILD/sockfwd" --maps "$PIN" --mode "$1" \
-			-l 192.0.2.2:1000 -t 203.0.113.2:5201 -l 192.0.2.2:1001 -t 203.0.113.2:5301 \
+		start $FWD "$BUILD/sockfwd" --maps "$PIN" --mode "$1" \
+			-l $FWD_IP:1000 -t $SRV_IP:5201 -l $FWD_IP:1001 -t $SRV_IP:5301 \
 			2>"$tmp/sockfwd-$1.log"
 		;;
 	socat)
-		start fwd socat TCP-LISTEN:1000,bind=192.0.2.2,fork,reuseaddr TCP:203.0.113.2:5201
+		# (iperf3 resets its connections at the end: socat says so on stderr)
+		start $FWD socat TCP-LISTEN:1000,bind=$FWD_IP,fork,reuseaddr TCP:$SRV_IP:5201 2>/dev/null
 		relay_pid=$pid
-		start fwd socat TCP-LISTEN:1001,bind=192.0.2.2,fork,reuseaddr,nodelay \
-			TCP:203.0.113.2:5301,nodelay
-		wait_listening fwd 1000
-		wait_listening fwd 1001
+		start $FWD socat TCP-LISTEN:1001,bind=$FWD_IP,fork,reuseaddr,nodelay \
+			TCP:$SRV_IP:5301,nodelay 2>/dev/null
+		wait_listening $FWD 1000
+		wait_listening $FWD 1001
 		return 0
+		;;
+	rinetd)
+		printf '%s 1000 %s 5201\n%s 1001 %s 5301\n' $FWD_IP $SRV_IP $FWD_IP $SRV_IP >"$tmp/rinetd.conf"
+		start $FWD rinetd -f -c "$tmp/rinetd.conf" >"$tmp/rinetd.log" 2>&1
 		;;
 	haproxy)
 		cat >"$tmp/haproxy.cfg" <<-EOF
@@ -143,18 +169,18 @@ start_relay() {
 		    timeout client 60s
 		    timeout server 60s
 		listen bulk
-		    bind 192.0.2.2:1000
-		    server s 203.0.113.2:5201
+		    bind $FWD_IP:1000
+		    server s $SRV_IP:5201
 		listen rr
-		    bind 192.0.2.2:1001
-		    server s 203.0.113.2:5301
+		    bind $FWD_IP:1001
+		    server s $SRV_IP:5301
 		EOF
-		start fwd haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1
+		start $FWD haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1
 		;;
 	esac
 	relay_pid=$pid
-	wait_listening fwd 1000
-	wait_listening fwd 1001
+	wait_listening $FWD 1000
+	wait_listening $FWD 1001
 }
 
 stop_relay() {
@@ -171,65 +197,123 @@ stop_relay() {
 
 iperf() {
 	# iperf3 JSON: received bits/s and bytes
-	nsx cli iperf3 -c "$1" -p "$2" -t "$SECONDS_PER_RUN" -P "$3" -J >"$tmp/iperf.json" 2>/dev/null
+	nsx $CLI iperf3 -c "$1" -p "$2" -t "$SECONDS_PER_RUN" -P "$3" -J >"$tmp/iperf.json" 2>/dev/null
 	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["end"]["sum_received"]; print(e["bits_per_second"], e["bytes"])' \
 		"$tmp/iperf.json"
 }
 
-for path in $paths; do
-	start_relay "$path"
-	if [ "$path" = direct ]; then
-		host=203.0.113.2 port=5201 rrport=5301
-	else
-		host=192.0.2.2 port=1000 rrport=1001
-	fi
-	for round in $(seq "$ROUNDS"); do
-		j0=$(busy_jiffies)
-		read -r bps bytes <<<"$(iperf $host $port 1)"
-		j1=$(busy_jiffies)
-		echo "$path 1 $bps" >>"$tmp/tput"
-		awk -v j=$((j1 - j0)) -v b="$bytes" -v hz="$(getconf CLK_TCK)" \
-			'BEGIN { printf "%.4f\n", j / hz / (b / 1e9) }' | sed "s/^/$path /" >>"$tmp/cpu"
-		read -r bps bytes <<<"$(iperf $host $port 8)"
-		echo "$path 8 $bps" >>"$tmp/tput"
-		nsx cli "$TOOLS/sockfwd-bench" rr -c "$host:$rrport" -n "$RR_COUNT" |
-			sed -n "s/.*per_second=\([0-9.]*\) mean_us=\([0-9.]*\).*/$path \1 \2/p" >>"$tmp/rr"
-		: "$round"
+for topo in $TOPOLOGIES; do
+	use_topology "$topo"
+	for path in $paths; do
+		start_relay "$path"
+		if [ "$path" = direct ]; then
+			host=$SRV_IP port=5201 rrport=5301
+		else
+			host=$FWD_IP port=1000 rrport=1001
+		fi
+		for round in $(seq "$ROUNDS"); do
+			j0=$(busy_jiffies)
+			read -r bps bytes <<<"$(iperf "$host" $port 1)"
+			j1=$(busy_jiffies)
+			echo "$topo $path 1 $bps" >>"$tmp/tput"
+			awk -v j=$((j1 - j0)) -v b="$bytes" -v hz="$(getconf CLK_TCK)" \
+				'BEGIN { printf "%.4f\n", j / hz / (b / 1e9) }' | sed "s/^/$topo $path /" >>"$tmp/cpu"
+			read -r bps bytes <<<"$(iperf "$host" $port 8)"
+			echo "$topo $path 8 $bps" >>"$tmp/tput"
+			nsx $CLI "$TOOLS/sockfwd-bench" rr -c "$host:$rrport" -n "$RR_COUNT" |
+				sed -n "s/.*per_second=\([0-9.]*\) mean_us=\([0-9.]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/$topo $path \1 \2 \3 \4/p" >>"$tmp/rr"
+			nsx $CLI "$TOOLS/sockfwd-bench" connect -c "$host:$rrport" -n "$CONN_COUNT" |
+				sed -n "s/.*per_second=\([0-9.]*\).*/$topo $path \1/p" >>"$tmp/conn"
+			: "$round"
+		done
+		stop_relay "$path"
 	done
-	stop_relay "$path"
 done
 
-col() { awk -v p="$1" -v c="$2" '$1 == p { print $c }' "$3" | stats 4; }
+BENCH_OUT=${BENCH_OUT:-$ROOT/bench/out}
+mkdir -p "$BENCH_OUT"
+csv=$BENCH_OUT/sockfwd.csv
+echo "chart,category,series,median,min,max" >"$csv"
+
+# of TOPO PATH COLUMN FILE [DIGITS]: "median min max" of that column
+of() { awk -v t="$1" -v p="$2" -v c="$3" '$1 == t && $2 == p { print $c }' "$4" | stats "${5:-4}"; }
+# tput TOPO PATH STREAMS: "median min max" Gbit/s
+tput() { awk -v t="$1" -v p="$2" -v n="$3" '$1 == t && $2 == p && $3 == n { print $4 / 1e9 }' "$tmp/tput" | stats 4; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.2f" : "-"), a / b }'; }
+chart() { echo "$1,$2,$3,$4,$5,$6" >>"$csv"; }
 
 echo "### sockfwd: bulk throughput and CPU (iperf3 ${SECONDS_PER_RUN}s, median of $ROUNDS, min-max)"
 echo
-echo "| path | 1 stream Gbit/s | 8 streams Gbit/s | vs direct (1 / 8) | CPU s per GB (machine) | relay CPU s per GB (minus direct) |"
-echo "|---|---|---|---|---|---|"
-read -r d1 _ _ <<<"$(awk '$1 == "direct" && $2 == 1 { print $3 / 1e9 }' "$tmp/tput" | stats 4)"
-read -r d8 _ _ <<<"$(awk '$1 == "direct" && $2 == 8 { print $3 / 1e9 }' "$tmp/tput" | stats 4)"
-read -r dc _ _ <<<"$(col direct 2 "$tmp/cpu")"
-for path in $paths; do
-	read -r m1 n1 x1 <<<"$(awk -v p="$path" '$1 == p && $2 == 1 { print $3 / 1e9 }' "$tmp/tput" | stats 4)"
-	read -r m8 n8 x8 <<<"$(awk -v p="$path" '$1 == p && $2 == 8 { print $3 / 1e9 }' "$tmp/tput" | stats 4)"
-	read -r c cn cx <<<"$(col "$path" 2 "$tmp/cpu")"
-	rel=$(awk -v a="$m1" -v b="$d1" -v c="$m8" -v d="$d8" 'BEGIN { printf "%.0f%% / %.0f%%", 100 * a / b, 100 * c / d }')
-	over=$(awk -v a="$c" -v b="$dc" 'BEGIN { printf "%.3f", a - b }')
-	echo "| $path | $m1 ($n1-$x1) | $m8 ($n8-$x8) | $rel | $c ($cn-$cx) | $over |"
+echo "| topology | path | 1 stream Gbit/s | 8 streams Gbit/s | vs direct (1 / 8) | CPU s per GB (machine) | relay CPU s per GB (minus direct) |"
+echo "|---|---|---|---|---|---|---|"
+for topo in $TOPOLOGIES; do
+	read -r d1 _ _ <<<"$(tput "$topo" direct 1)"
+	read -r d8 _ _ <<<"$(tput "$topo" direct 8)"
+	read -r dc _ _ <<<"$(of "$topo" direct 3 "$tmp/cpu")"
+	for path in $paths; do
+		read -r m1 n1 x1 <<<"$(tput "$topo" "$path" 1)"
+		read -r m8 n8 x8 <<<"$(tput "$topo" "$path" 8)"
+		read -r c cn cx <<<"$(of "$topo" "$path" 3 "$tmp/cpu")"
+		over=$(awk -v a="$c" -v b="$dc" 'BEGIN { printf "%.3f", a - b }')
+		echo "| $topo | $path | $m1 ($n1-$x1) | $m8 ($n8-$x8) | $(ratio "$m1" "$d1") / $(ratio "$m8" "$d8") | $c ($cn-$cx) | $over |"
+		chart "Gbit/s, 1 stream (iperf3)" "$path" "$topo" "$m1" "$n1" "$x1"
+		chart "Gbit/s, 8 streams (iperf3)" "$path" "$topo" "$m8" "$n8" "$x8"
+		chart "CPU s per GB (whole machine, 1 stream)" "$path" "$topo" "$c" "$cn" "$cx"
+	done
 done
 echo
-echo "### sockfwd: 64-byte request/response on one connection ($RR_COUNT exchanges, median of $ROUNDS)"
+echo "### sockfwd: 64-byte round trips ($RR_COUNT on one connection) and connection setup ($CONN_COUNT connections, each with one 64-byte exchange), median of $ROUNDS"
 echo
-echo "| path | exchanges/s (min-max) | mean round trip us | vs direct |"
-echo "|---|---|---|---|"
-read -r drr _ _ <<<"$(col direct 3 "$tmp/rr")"
-for path in $paths; do
-	read -r r rn rx <<<"$(col "$path" 2 "$tmp/rr")"
-	read -r us _ _ <<<"$(col "$path" 3 "$tmp/rr")"
-	echo "| $path | $r ($rn-$rx) | $us | $(awk -v a="$us" -v b="$drr" 'BEGIN { printf "%.2fx", a / b }') |"
+echo "| topology | path | exchanges/s (min-max) | p50 us | p99 us | p50 vs direct | connections/s (min-max) | vs direct |"
+echo "|---|---|---|---|---|---|---|---|"
+for topo in $TOPOLOGIES; do
+	read -r dp50 _ _ <<<"$(of "$topo" direct 5 "$tmp/rr")"
+	read -r dconn _ _ <<<"$(of "$topo" direct 3 "$tmp/conn")"
+	for path in $paths; do
+		read -r r rn rx <<<"$(of "$topo" "$path" 3 "$tmp/rr" 7)"
+		read -r p50 p50n p50x <<<"$(of "$topo" "$path" 5 "$tmp/rr")"
+		read -r p99 p99n p99x <<<"$(of "$topo" "$path" 6 "$tmp/rr")"
+		read -r cr crn crx <<<"$(of "$topo" "$path" 3 "$tmp/conn" 7)"
+		echo "| $topo | $path | $r ($rn-$rx) | $p50 | $p99 | $(ratio "$p50" "$dp50")x | $cr ($crn-$crx) | $(ratio "$cr" "$dconn")x |"
+		chart "64 B round trip p50, us" "$path" "$topo" "$p50" "$p50n" "$p50x"
+		chart "64 B round trip p99, us" "$path" "$topo" "$p99" "$p99n" "$p99x"
+		chart "connections/s (handshake + 64 B exchange)" "$path" "$topo" "$cr" "$crn" "$crx"
+	done
 done
 echo
 
-# --- 4. idle connections --------------------------------------------------
+# --- 5. sockmap or splice: which one auto should pick ---------------------
+if [[ " $paths " == *" sockmap "* && " $paths " == *" splice "* ]]; then
+	echo "### sockfwd: sockmap against splice per workload (medians of this run)"
+	echo
+	echo "\`--mode auto\` today: sockmap whenever the pinned maps open and the kernel takes the"
+	echo "sockets, else splice, else copy; it does not look at the workload."
+	echo
+	echo "| topology | workload | sockmap | splice | sockmap / splice (better is >1) | faster path |"
+	echo "|---|---|---|---|---|---|"
+	for topo in $TOPOLOGIES; do
+		# workload: label, file, column or streams, 1 when higher is better
+		for w in "bulk, 1 stream (Gbit/s):tput:1:1" "bulk, 8 streams (Gbit/s):tput:8:1" \
+			"CPU s per GB, 1 stream:cpu:3:0" "64 B round trip p50 (us):rr:5:0" \
+			"64 B round trip p99 (us):rr:6:0" "connections/s:conn:3:1"; do
+			IFS=: read -r label file col higher <<<"$w"
+			if [ "$file" = tput ]; then
+				read -r a _ _ <<<"$(tput "$topo" sockmap "$col")"
+				read -r b _ _ <<<"$(tput "$topo" splice "$col")"
+			else
+				read -r a _ _ <<<"$(of "$topo" sockmap "$col" "$tmp/$file")"
+				read -r b _ _ <<<"$(of "$topo" splice "$col" "$tmp/$file")"
+			fi
+			awk -v t="$topo" -v l="$label" -v a="$a" -v b="$b" -v h="$higher" 'BEGIN {
+				r = h ? a / b : b / a
+				printf "| %s | %s | %s | %s | %.2f | %s |\n", t, l, a, b, r,
+					(r >= 1.05 ? "sockmap" : (r <= 0.95 ? "**splice**" : "tie (within 5%)")) }'
+		done
+	done
+	echo
+fi
+
+# --- 6. idle connections --------------------------------------------------
 start srv "$TOOLS/sockfwd-bench" hold-server -l 203.0.113.2:5401
 wait_listening srv 5401
 start fwd "$BUILD/sockfwd" --maps "$PIN" --mode sockmap \
@@ -250,7 +334,7 @@ for _ in $(seq 600); do
 done
 sleep 1
 cpu0=$(awk '{ print $14 + $15 }' "/proc/$helper/stat")
-sleep 5
+sleep "$IDLE_SECONDS"
 cpu1=$(awk '{ print $14 + $15 }' "/proc/$helper/stat")
 slab1=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
 rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$helper/status")
@@ -258,7 +342,7 @@ entries=$(bpftool map dump pinned "$PIN/sockfwd_peers" 2>/dev/null | grep -c '^k
 kill -USR1 "$helper"
 sleep 0.3
 kill "$holder" 2>/dev/null || true
-echo "### sockfwd: $IDLE_CONNS idle connections through sockfwd (sockmap)"
+echo "### sockfwd: $IDLE_CONNS idle connections through sockfwd (sockmap, veth)"
 echo
 echo "| measure | value |"
 echo "|---|---|"
@@ -266,6 +350,17 @@ echo "| connections established at the helper | $n |"
 echo "| SOCKHASH entries (2 per flow) | $entries |"
 echo "| helper RSS growth | $(((rss1 - rss0) / 1024)) MiB, $(((rss1 - rss0) * 1024 / IDLE_CONNS)) bytes per connection |"
 echo "| kernel slab growth (whole machine: 4 sockets per connection) | $(((slab1 - slab0) / 1024)) MiB, $(((slab1 - slab0) * 1024 / IDLE_CONNS)) bytes per connection |"
-echo "| helper CPU while they idle | $(awk -v j=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f%% of a CPU", 100 * j / hz / 5 }') |"
+echo "| helper CPU while they idle | $(awk -v j=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.1f%% of a CPU", 100 * j / hz / s }') |"
+echo
+echo "Commands (each run $ROUNDS times per path and topology; HOST:PORT the relay's listener, or the server for direct):"
+echo
+echo "    iperf3 -c HOST -p PORT -t $SECONDS_PER_RUN -P 1|8 -J"
+echo "    sockfwd-bench rr -c HOST:PORT -n $RR_COUNT          # sockfwd-peer -e -m answers"
+echo "    sockfwd-bench connect -c HOST:PORT -n $CONN_COUNT"
+echo "    sockfwd --maps PIN --mode sockmap|splice|copy -l FWD:1000 -t SRV:5201 -l FWD:1001 -t SRV:5301"
+echo "    socat TCP-LISTEN:1000,bind=FWD,fork,reuseaddr TCP:SRV:5201     # nodelay on both ends for 1001"
+echo "    rinetd -f -c CONF     # FWD 1000 SRV 5201 / FWD 1001 SRV 5301"
+echo "    haproxy -db -f CONF   # mode tcp, option splice-auto"
+echo "    sockfwd-bench hold-client -c FWD:1002 -n $IDLE_CONNS   # through sockfwd --mode sockmap"
 echo
 echo "Machine: $(nproc) CPUs, kernel $(uname -r); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')."
