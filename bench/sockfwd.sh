@@ -256,9 +256,9 @@ for topo in $TOPOLOGIES; do
 		read -r c cn cx <<<"$(of "$topo" "$path" 3 "$tmp/cpu")"
 		over=$(awk -v a="$c" -v b="$dc" 'BEGIN { printf "%.3f", a - b }')
 		echo "| $topo | $path | $m1 ($n1-$x1) | $m8 ($n8-$x8) | $(ratio "$m1" "$d1") / $(ratio "$m8" "$d8") | $c ($cn-$cx) | $over |"
-		chart "Gbit/s, 1 stream (iperf3)" "$path" "$topo" "$m1" "$n1" "$x1"
-		chart "Gbit/s, 8 streams (iperf3)" "$path" "$topo" "$m8" "$n8" "$x8"
-		chart "CPU s per GB (whole machine, 1 stream)" "$path" "$topo" "$c" "$cn" "$cx"
+		chart "Gbit/s with 1 stream (iperf3)" "$path" "$topo" "$m1" "$n1" "$x1"
+		chart "Gbit/s with 8 streams (iperf3)" "$path" "$topo" "$m8" "$n8" "$x8"
+		chart "CPU s per GB (whole machine; 1 stream)" "$path" "$topo" "$c" "$cn" "$cx"
 	done
 done
 echo
@@ -275,8 +275,8 @@ for topo in $TOPOLOGIES; do
 		read -r p99 p99n p99x <<<"$(of "$topo" "$path" 6 "$tmp/rr")"
 		read -r cr crn crx <<<"$(of "$topo" "$path" 3 "$tmp/conn" 7)"
 		echo "| $topo | $path | $r ($rn-$rx) | $p50 | $p99 | $(ratio "$p50" "$dp50")x | $cr ($crn-$crx) | $(ratio "$cr" "$dconn")x |"
-		chart "64 B round trip p50, us" "$path" "$topo" "$p50" "$p50n" "$p50x"
-		chart "64 B round trip p99, us" "$path" "$topo" "$p99" "$p99n" "$p99x"
+		chart "64 B round trip p50 (us)" "$path" "$topo" "$p50" "$p50n" "$p50x"
+		chart "64 B round trip p99 (us)" "$path" "$topo" "$p99" "$p99n" "$p99x"
 		chart "connections/s (handshake + 64 B exchange)" "$path" "$topo" "$cr" "$crn" "$crx"
 	done
 done
