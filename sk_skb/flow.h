@@ -53,6 +53,10 @@ struct flow {
 	struct endpoint ep[2]; /* 0 client, 1 upstream */
 	int fd[2];
 	uint64_t written[2]; /* every byte the helper wrote to fd[i] */
+	/* tcpi_bytes_acked counts the SYN of a socket we connect() (1), not
+	 * of one we accept (0): measured when the flow enters the maps.
+	 */
+	uint64_t acked_extra[2];
 	struct fwd_listener *listener;
 	enum flow_phase phase;
 	enum fwd_mode mode;

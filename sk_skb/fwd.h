@@ -104,6 +104,7 @@ enum socks5_next socks5_parse_reply(enum socks5_stage stage, bool has_auth, cons
 /* kmaps.c: the pinned maps of sockfwd-load. */
 int kmaps_open(const char *dir);
 bool kmaps_available(void);
+bool kmaps_verdict_attached(void);
 int kmaps_cookie(int fd, uint64_t *cookie);
 int kmaps_prepare(uint64_t cookie);
 int kmaps_insert(uint64_t key_cookie, int peer_fd);

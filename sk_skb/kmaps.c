@@ -46,6 +46,22 @@ bool kmaps_available(void)
 	return peers_fd >= 0 && ctl_fd >= 0 && state_fd >= 0;
 }
 
+/* False only when the kernel says no verdict program is attached to the
+ * SOCKHASH (sockfwd-load unloaded, or a detach): a socket inserted then gets
+ * a psock without a program, for good, and its bytes wait in its receive
+ * queue while the helper watches only for FIN (the soak test's detach found
+ * such flows stalled).  Where the kernel cannot tell (no sockmap query,
+ * or no CAP_NET_ADMIN for BPF_PROG_QUERY), true.
+ */
+bool kmaps_verdict_attached(void)
+{
+	__u32 count = 0, flags = 0;
+
+	if (bpf_prog_query(peers_fd, BPF_SK_SKB_STREAM_VERDICT, 0, &flags, NULL, &count) < 0)
+		return true;
+	return count > 0;
+}
+
 int kmaps_cookie(int fd, uint64_t *cookie)
 {
 	socklen_t len = sizeof(*cookie);

@@ -76,7 +76,8 @@ static int kernel_backlog(struct flow *f, struct dir *d, int64_t *backlog, uint6
 		return -errno;
 	if (ioctl(d->dst, SIOCOUTQ, &outq) < 0)
 		return -errno;
-	entered = info.tcpi_bytes_acked + (uint64_t)outq - f->written[d->dst_side];
+	entered = info.tcpi_bytes_acked + (uint64_t)outq - f->written[d->dst_side] -
+		  f->acked_extra[d->dst_side];
 	*backlog = (int64_t)(*redirected - entered);
 	return 0;
 }
@@ -149,8 +150,30 @@ static int sockmap_setup(struct flow *f)
 	int i, err;
 	char peek;
 
+	/* Checked per flow: the program may be detached and attached again
+	 * while the helper runs.
+	 */
+	if (!kmaps_verdict_attached()) {
+		snprintf(f->fallback_text, sizeof(f->fallback_text),
+			 "sockmap: no verdict program attached");
+		return SOCKMAP_CLEAN_FAIL;
+	}
 	for (i = 0; i < 2; i++) {
-		int queued = 0;
+		struct tcp_info info;
+		socklen_t len = sizeof(info);
+		int queued = 0, outq = 0;
+
+		/* Nothing is redirected yet, so the stream sent so far is what
+		 * the helper wrote; what bytes_acked + SIOCOUTQ count beyond it
+		 * is the SYN.  Counted as a byte, it let the FIN overtake the
+		 * last redirected byte when that byte was alone in its skb
+		 * (found by the soak test: "server-first" flows lost their one
+		 * up byte, sockfwd logged up=1 close=eof).
+		 */
+		if (getsockopt(f->fd[i], IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+		    ioctl(f->fd[i], SIOCOUTQ, &outq) == 0 &&
+		    info.tcpi_bytes_acked + (uint64_t)outq > f->written[i])
+			f->acked_extra[i] = info.tcpi_bytes_acked + (uint64_t)outq - f->written[i];
 
 		/* Logged: proves the early-bytes path ran. */
 		if (ioctl(f->fd[i], SIOCINQ, &queued) == 0)
