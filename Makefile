@@ -47,12 +47,12 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all tools test check demo bench fuzz install uninstall clean deps
+.PHONY: all tools test check demo bench fuzz fuzz-socks5 soak install uninstall clean deps
 
 all: $(BPF_TARGETS) $(BUILD)/sockfwd
 
 tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o $(BUILD)/tests/tc-pass.o $(BUILD)/tests/frame-blast \
-	$(BUILD)/fuzz/clean-dns-fuzz
+	$(BUILD)/fuzz/clean-dns-fuzz $(BUILD)/fuzz/socks5-fuzz
 
 $(BUILD) $(BUILD)/bpfeb $(BUILD)/tests:
 	$(Q)mkdir -p $@
@@ -105,9 +105,22 @@ $(BUILD)/fuzz/clean-dns-fuzz: tests/fuzz/clean-dns-fuzz.c | $(BUILD)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP $< -o $@ $(LDLIBS_BPF)
 
+# sockfwd's SOCKS5 reply parsers and address parsers (no BPF, no root).
+$(BUILD)/fuzz/socks5-fuzz: tests/fuzz/socks5-fuzz.c sk_skb/socks5.c sk_skb/addr.c \
+		$(wildcard sk_skb/*.h) | $(BUILD)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
+
 FUZZ_SECONDS ?= 300
 fuzz: all tools $(BUILD)/fuzz/clean-dns-fuzz
 	$(Q)./tests/fuzz/run $(FUZZ_SECONDS)
+fuzz-socks5: $(BUILD)/fuzz/socks5-fuzz
+	$(Q)./tests/fuzz/run-socks5 $(FUZZ_SECONDS)
+
+# sockfwd under load and faults (sk_skb/README.md, Hardening): DURATION seconds.
+DURATION ?= 600
+soak: all tools
+	$(Q)DURATION=$(DURATION) ./tests/soak/run
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/bpfeb/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)
 
@@ -120,6 +133,7 @@ C_SRCS := $(wildcard xdp/*.c xdp/*.h sk_skb/*.c sk_skb/*.h include/*.h tests/too
 SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/install-deps tests/run tests/lib.sh \
 	$(wildcard tests/*.sh bench/*.sh scripts/ifupdown/*/* scripts/openwrt/*)
 SH_SRCS += $(addprefix tests/kernels/,run fetch-kernel build-initramfs run-guest guest-init)
+SH_SRCS += tests/fuzz/run-socks5 tests/soak/run tests/soak/soak.sh
 check:
 	$(call msg,FORMAT,C sources)
 	$(Q)clang-format --dry-run -Werror $(C_SRCS)
