@@ -97,7 +97,7 @@ for round in $(seq "$ROUNDS"); do
 	done
 	: "$round"
 done
-drops=$("$ROOT/scripts/clean-dns" status | awk '$1 == "drop_edns_echo" { print $2 }')
+drops=$("$ROOT/scripts/clean-dns" status 2>/dev/null | awk '$1 == "drop_edns_echo" { print $2 }')
 unset CLEAN_DNS_PIN_DIR
 
 echo "### clean-dns: stateful rules with their maps in place (repeat $REPEAT, median of $ROUNDS)"
