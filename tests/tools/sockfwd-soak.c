@@ -630,6 +630,7 @@ int main(int argc, char **argv)
 	long active, i;
 	int opt, one = 1;
 	unsigned long count[6] = { 0 }, by_ending[END_COUNT][6] = { { 0 } };
+	unsigned long complete_direct[END_COUNT] = { 0 };
 	unsigned long excused = 0, violations = 0, server_short_direct = 0,
 		      server_short_proxied = 0;
 	unsigned long hashes_equal = 0, refused_or_reset = 0, lost_by_proxy = 0;
@@ -796,12 +797,19 @@ int main(int argc, char **argv)
 			conn_finish(c, OUT_STALLED, "still running at the end");
 		count[c->outcome]++;
 		by_ending[c->ending][c->outcome]++;
+		if (c->outcome == OUT_COMPLETE && !c->proxied)
+			complete_direct[c->ending]++;
 		switch (c->outcome) {
 		case OUT_COMPLETE:
 			/* the server's view of the up stream must be whole too */
-			if (c->server.received == c->up_size &&
-			    c->server.rx_hash == c->server.want_rx_hash &&
-			    c->client.tx_hash == c->server.rx_hash) {
+			if (c->ending == END_SERVER_RST && !c->proxied) {
+				/* direct, the server's reset reaches the client as one */
+				bad = true;
+				snprintf(c->why, sizeof(c->why),
+					 "server reset, client saw a clean close");
+			} else if (c->server.received == c->up_size &&
+				   c->server.rx_hash == c->server.want_rx_hash &&
+				   c->client.tx_hash == c->server.rx_hash) {
 				hashes_equal++;
 				bytes += c->up_size + c->down_size;
 			} else if (proxy_excuse(c)) {
@@ -859,9 +867,10 @@ int main(int argc, char **argv)
 	       nconns, count[OUT_COMPLETE], count[OUT_ERROR], count[OUT_SHORT], excused,
 	       count[OUT_CORRUPT], count[OUT_STALLED], (unsigned long long)bytes);
 	for (i = 0; i < END_COUNT; i++)
-		printf("soak:   %-12s complete=%lu error=%lu short=%lu corrupt=%lu stalled=%lu\n",
-		       ending_name[i], by_ending[i][OUT_COMPLETE], by_ending[i][OUT_ERROR],
-		       by_ending[i][OUT_SHORT], by_ending[i][OUT_CORRUPT],
+		printf("soak:   %-12s complete=%lu (direct %lu) error=%lu short=%lu corrupt=%lu "
+		       "stalled=%lu\n",
+		       ending_name[i], by_ending[i][OUT_COMPLETE], complete_direct[i],
+		       by_ending[i][OUT_ERROR], by_ending[i][OUT_SHORT], by_ending[i][OUT_CORRUPT],
 		       by_ending[i][OUT_STALLED]);
 	for (i = 0; i < nfaults; i++)
 		printf("soak: fault %s at +%lld ms for %lld ms\n", faults[i].kind,
