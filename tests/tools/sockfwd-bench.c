@@ -131,8 +131,8 @@ static int run_rr(const struct sockaddr_storage *ss, socklen_t len, long count, 
 	took = now_s() - start;
 	qsort(rtt, (size_t)count, sizeof(double), cmp_double);
 	printf("rr transactions=%ld seconds=%.3f per_second=%.0f mean_us=%.2f p50_us=%.2f p99_us=%.2f\n",
-	       count, took, (double)count / took, took / (double)count * 1e6,
-	       rtt[count / 2] * 1e6, rtt[count * 99 / 100] * 1e6);
+	       count, took, (double)count / took, took / (double)count * 1e6, rtt[count / 2] * 1e6,
+	       rtt[count * 99 / 100] * 1e6);
 	close(fd);
 	free(rtt);
 	free(buf);
