@@ -107,24 +107,26 @@ static int run_rr(const struct sockaddr_storage *ss, socklen_t len, long count, 
 {
 	char *buf = calloc(1, size);
 	double *rtt = calloc((size_t)count, sizeof(double));
-	int fd = socket(ss->ss_family, SOCK_STREAM, 0), one = 1;
+	int fd = socket(ss->ss_family, SOCK_STREAM, 0), one = 1, err = 1;
 	double start, took, t;
 	long i;
 
-	if (!buf || !rtt || connect(fd, (const struct sockaddr *)ss, len) < 0) {
+	if (!buf || !rtt || fd < 0 || connect(fd, (const struct sockaddr *)ss, len) < 0) {
 		fprintf(stderr, "sockfwd-bench: connect: %s\n", strerror(errno));
-		return 1;
+		goto out;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* one warm-up exchange: the first goes through the relay's setup */
-	if (exchange(fd, buf, size) < 0)
-		return 1;
+	if (exchange(fd, buf, size) < 0) {
+		fprintf(stderr, "sockfwd-bench: warm-up exchange failed\n");
+		goto out;
+	}
 	start = now_s();
 	for (i = 0; i < count; i++) {
 		t = now_s();
 		if (exchange(fd, buf, size) < 0) {
 			fprintf(stderr, "sockfwd-bench: exchange %ld failed\n", i);
-			return 1;
+			goto out;
 		}
 		rtt[i] = now_s() - t;
 	}
@@ -133,10 +135,13 @@ static int run_rr(const struct sockaddr_storage *ss, socklen_t len, long count, 
 	printf("rr transactions=%ld seconds=%.3f per_second=%.0f mean_us=%.2f p50_us=%.2f p99_us=%.2f\n",
 	       count, took, (double)count / took, took / (double)count * 1e6, rtt[count / 2] * 1e6,
 	       rtt[count * 99 / 100] * 1e6);
-	close(fd);
+	err = 0;
+out:
+	if (fd >= 0)
+		close(fd);
 	free(rtt);
 	free(buf);
-	return 0;
+	return err;
 }
 
 static int run_connect(const struct sockaddr_storage *ss, socklen_t len, long count, size_t size)
