@@ -36,6 +36,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "byte-stream.h"
 
 #define CHUNK 65536
 
@@ -45,31 +46,6 @@ static bool keep_open, reset_end, echo, many, verify, after_eof, progress, rando
 static uint64_t read_limit = UINT64_MAX;
 static bool quiet;
 static const char *out_path;
-
-struct stream {
-	uint64_t state, pos, word;
-};
-
-/* splitmix64: every 8 bytes of the stream are one output. */
-static uint64_t next_word(struct stream *s)
-{
-	uint64_t z = (s->state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void stream_fill(struct stream *s, uint8_t *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++, s->pos++) {
-		if (s->pos % 8 == 0)
-			s->word = next_word(s);
-		buf[i] = (uint8_t)(s->word >> (8 * (s->pos % 8)));
-	}
-}
 
 static long elapsed_ms(const struct timespec *start)
 {
@@ -270,7 +246,8 @@ static int run_many(const struct sockaddr_storage *ss, socklen_t len, long count
 			int fd = socket(ss->ss_family, SOCK_STREAM, 0);
 
 			seed = base_seed + (uint64_t)i;
-			send_total = random_size ? next_word(&pick) % (max_size + 1) : max_size;
+			send_total = random_size ? splitmix(&pick.state) % (max_size + 1) :
+						   max_size;
 			/* -V -H: the echo of every byte ends the exchange, then we close */
 			if (verify && keep_open)
 				read_limit = send_total;

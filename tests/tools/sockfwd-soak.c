@@ -40,6 +40,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "byte-stream.h"
 
 #define MAGIC 0x534f414bU /* "SOAK" */
 #define CHUNK 65536
@@ -58,10 +59,6 @@ static const char *const ending_name[] = { "client-first", "server-first", "toge
 					   "server-rst" };
 
 enum outcome { OUT_RUNNING, OUT_COMPLETE, OUT_ERROR, OUT_SHORT, OUT_CORRUPT, OUT_STALLED };
-
-struct stream {
-	uint64_t state, pos, word;
-};
 
 /* One side of a connection. */
 struct end {
@@ -107,26 +104,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t splitmix(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void stream_fill(struct stream *s, uint8_t *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++, s->pos++) {
-		if (s->pos % 8 == 0)
-			s->word = splitmix(&s->state);
-		buf[i] = (uint8_t)(s->word >> (8 * (s->pos % 8)));
-	}
 }
 
 /* FNV-1a, 64 bits: the "hash" both ends compare. */
