@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "hostport.h"
 
 static volatile sig_atomic_t stop;
 
@@ -42,39 +43,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_addr(const char *text, int passive, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = passive ? AI_PASSIVE : 0 };
-	struct addrinfo *res;
-	char host[256];
-	const char *port, *colon;
-	int rc;
-
-	if (text[0] == '[') {
-		colon = strchr(text, ']');
-		if (!colon || colon[1] != ':')
-			return -1;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - text - 1), text + 1);
-		port = colon + 2;
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon)
-			return -1;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);
-		port = colon + 1;
-	}
-	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-	if (rc) {
-		fprintf(stderr, "sockfwd-bench: %s: %s\n", text, gai_strerror(rc));
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
 }
 
 static int read_full(int fd, char *buf, size_t len)
@@ -261,7 +229,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!addr || parse_addr(addr, strcmp(mode, "hold-server") == 0, &ss, &len) < 0)
+	if (!addr || parse_hostport(addr, strcmp(mode, "hold-server") == 0, &ss, &len) < 0)
 		return 2;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
 		nofile.rlim_cur = nofile.rlim_max;

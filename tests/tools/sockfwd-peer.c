@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "byte-stream.h"
+#include "hostport.h"
 
 #define CHUNK 65536
 
@@ -53,40 +54,6 @@ static long elapsed_ms(const struct timespec *start)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
-static int parse_addr(const char *text, bool passive, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	char host[256];
-	const char *port;
-	int rc;
-
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-
-		if (!close)
-			return -1;
-		snprintf(host, sizeof(host), "%.*s", (int)(close - text - 1), text + 1);
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(text, ':');
-
-		if (!colon)
-			return -1;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);
-		port = colon + 1;
-	}
-	hints.ai_flags = passive ? AI_PASSIVE : 0;
-	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-	if (rc) {
-		fprintf(stderr, "sockfwd-peer: %s: %s\n", text, gai_strerror(rc));
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
 }
 
 /* One connection: send and receive at once until both are done. */
@@ -352,7 +319,7 @@ int main(int argc, char **argv)
 	if (!!connect_to == !!listen_on)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
-	if (parse_addr(connect_to ? connect_to : listen_on, !connect_to, &ss, &len) < 0)
+	if (parse_hostport(connect_to ? connect_to : listen_on, !connect_to, &ss, &len) < 0)
 		return 2;
 	if (connect_to && count > 0)
 		return run_many(&ss, len, count, procs);
