@@ -42,6 +42,18 @@ trap cleanup EXIT
 bpftool prog load "$TOOLS/xdp-pass.o" /sys/fs/bpf/bench-pass type xdp
 bpftool prog load "$BUILD/clean-dns.o" /sys/fs/bpf/bench-cdns type xdp
 
+# cost_row FILE KEY FLOOR_TAG CHART FLOOR_LABEL: one table row (and two CSV
+# lines) from "KEY FLOOR_TAG ns" and "KEY cdns ns" lines in FILE.
+cost_row() {
+	local pm pmin pmax cm cmin cmax ratio
+	read -r pm pmin pmax <<<"$(awk -v f="$2" -v t="$3" '$1 == f && $2 == t { print $3 }' "$1" | stats)"
+	read -r cm cmin cmax <<<"$(awk -v f="$2" '$1 == f && $2 == "cdns" { print $3 }' "$1" | stats)"
+	ratio=$(awk -v a="$cm" -v b="$pm" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
+	echo "| $2 | $pm ($pmin-$pmax) | $cm ($cmin-$cmax) | $ratio |"
+	echo "$4,$2,$5,$pm,$pmin,$pmax" >>"$csv"
+	echo "$4,$2,clean-dns,$cm,$cmin,$cmax" >>"$csv"
+}
+
 prog_run_ns() {
 	bpftool prog run pinned "$1" data_in "$2" repeat "$REPEAT" 2>&1 |
 		sed -n 's/.*duration (average): \([0-9]*\)ns.*/\1/p'
@@ -62,12 +74,7 @@ echo
 echo "| frame | empty XDP ns (min-max) | clean-dns ns (min-max) | clean-dns / empty |"
 echo "|---|---|---|---|"
 for frame in $frames; do
-	read -r pm pmin pmax <<<"$(awk -v f="$frame" '$1 == f && $2 == "pass" { print $3 }' "$tmp/cost" | stats)"
-	read -r cm cmin cmax <<<"$(awk -v f="$frame" '$1 == f && $2 == "cdns" { print $3 }' "$tmp/cost" | stats)"
-	ratio=$(awk -v a="$cm" -v b="$pm" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
-	echo "| $frame | $pm ($pmin-$pmax) | $cm ($cmin-$cmax) | $ratio |"
-	echo "ns per packet (BPF_PROG_TEST_RUN),$frame,empty XDP,$pm,$pmin,$pmax" >>"$csv"
-	echo "ns per packet (BPF_PROG_TEST_RUN),$frame,clean-dns,$cm,$cmin,$cmax" >>"$csv"
+	cost_row "$tmp/cost" "$frame" pass "ns per packet (BPF_PROG_TEST_RUN)" "empty XDP"
 done
 echo
 
@@ -108,13 +115,7 @@ echo
 echo "| path | empty program ns (min-max) | clean-dns ns (min-max) | clean-dns / empty |"
 echo "|---|---|---|---|"
 for row in $stateful; do
-	what=${row%%:*}
-	read -r pm pmin pmax <<<"$(awk -v f="$what" '$1 == f && $2 == "floor" { print $3 }' "$tmp/stateful" | stats)"
-	read -r cm cmin cmax <<<"$(awk -v f="$what" '$1 == f && $2 == "cdns" { print $3 }' "$tmp/stateful" | stats)"
-	ratio=$(awk -v a="$cm" -v b="$pm" 'BEGIN { printf (b > 0 ? "%.2fx" : "-"), a / b }')
-	echo "| $what | $pm ($pmin-$pmax) | $cm ($cmin-$cmax) | $ratio |"
-	echo "ns per packet with the maps in place,$what,empty program,$pm,$pmin,$pmax" >>"$csv"
-	echo "ns per packet with the maps in place,$what,clean-dns,$cm,$cmin,$cmax" >>"$csv"
+	cost_row "$tmp/stateful" "${row%%:*}" floor "ns per packet with the maps in place" "empty program"
 done
 echo
 echo "(the 2025-style forgery was dropped by edns-echo $drops times over these runs)"
