@@ -513,7 +513,8 @@ static __always_inline int learn_from_tcp(const struct hdr_cursor *nh, const __u
 	__u32 header_len;
 	__u8 flags;
 
-	if (tcp + 20 > data_end || load_be16(tcp) != DNS_PORT)
+	/* The source port was checked on the fast path. */
+	if (tcp + 20 > data_end)
 		return COUNT_NONE;
 	header_len = (tcp[12] >> 4) * 4;
 	flags = tcp[13];
