@@ -50,8 +50,6 @@ struct tcp_sock___sockfwd {
 	__u32 copied_seq;
 } __attribute__((preserve_access_index));
 
-extern void *bpf_cast_to_kern_ctx(void *ctx) __ksym;
-
 /* sk_skb may shrink the head by at most 4095 bytes per call. */
 #define TRIM_STEP 4095
 #define TRIM_STEPS 17 /* 64 KiB + a bit: the largest TCP skb */
@@ -67,11 +65,16 @@ extern void *bpf_cast_to_kern_ctx(void *ctx) __ksym;
  */
 static __always_inline int cut_old_bytes(struct __sk_buff *skb, struct sockfwd_state *state)
 {
-	struct sk_buff___sockfwd *kskb = bpf_cast_to_kern_ctx(skb);
+	/* TCP_SKB_CB(skb)->seq: the first 4 bytes of cb.  For sk_skb the
+	 * ctx pointer is the kernel's struct sk_buff, and a privileged loader
+	 * may pass it to probe_read (ARG_ANYTHING); the kfunc
+	 * bpf_cast_to_kern_ctx would need 6.2, this loads from 5.10 on.
+	 */
+	const char *cb = (const char *)skb + bpf_core_field_offset(struct sk_buff___sockfwd, cb);
 	__u32 seq = 0, len = skb->len;
 	int overlap, step, i;
 
-	if (bpf_probe_read_kernel(&seq, sizeof(seq), &kskb->cb[0]))
+	if (bpf_probe_read_kernel(&seq, sizeof(seq), cb))
 		return 0;
 	if (!state->seq_known) {
 		struct bpf_sock *sk = skb->sk;
