@@ -13,7 +13,7 @@ enum flow_phase { PH_CONNECT, PH_GREETING, PH_AUTH, PH_REQUEST, PH_RELAY };
 enum kstate {
 	KS_NONE, /* not in sockmap mode */
 	KS_KERNEL, /* the verdict redirects; the helper only watches */
-	KS_PASS, /* paused: the helper reads and writes */
+	KS_PASS, /* paused: the helper moves the passed bytes */
 	KS_RESUMING, /* asked the program to redirect again */
 };
 
@@ -23,7 +23,11 @@ struct dir {
 	uint64_t src_cookie;
 	/* Bytes the helper holds: copy mode and sockmap while paused. */
 	char *buf;
-	size_t len, off;
+	size_t cap, len, off;
+	/* Paused sockmap direction: bytes copied from the head of src with
+	 * MSG_PEEK, still queued there until dst has them all.
+	 */
+	size_t peeked;
 	/* splice mode */
 	int pipe_r, pipe_w;
 	size_t in_pipe;

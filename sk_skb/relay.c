@@ -23,6 +23,20 @@
 #include "sockfwd.h"
 
 #define BUF_SIZE 65536
+#define TCP_STATE_ESTABLISHED 1 /* tcpi_state; not in the uapi headers */
+/* Receive buffer of sockmap sockets.  Redirected bytes leave it at once, so
+ * it costs nothing while the program redirects and lets the window reach a
+ * few MiB (the default, never autotuned without reads, kept it at 64 KiB).
+ * While a direction is paused it bounds what waits in src for the helper,
+ * and so the buffer the helper needs to take it in one peek.
+ */
+#define SOCKMAP_RCVBUF (2 << 20) /* the kernel doubles it */
+#define PEEK_MAX (4 << 20)
+/* Paused directions' buffers beyond BUF_SIZE, all flows together.  Over
+ * it a direction moves BUF_SIZE at a time: slower to hand back to the
+ * program, never stuck.
+ */
+#define PEEK_MEM_MAX ((size_t)64 << 20)
 #define PIPE_SIZE (256 * 1024)
 /* How often the helper looks at a sockmap direction: soon while something
  * is pending, every few ms while bytes flow (the queue grows at most by
@@ -33,6 +47,8 @@
 #define CHECK_IDLE_MAX_MS 1000
 /* Rounds of read+write per event, so one busy flow cannot starve others. */
 #define PUMP_ROUNDS 8
+
+static size_t peek_mem;
 
 static int fail(struct flow *f, int side, int err)
 {
@@ -137,6 +153,17 @@ static void set_sndbuf(int fd)
 	warned = true;
 }
 
+static void set_rcvbuf(int fd)
+{
+	int size = SOCKMAP_RCVBUF;
+
+	/* Within net.core.rmem_max no capability is needed; failing only
+	 * leaves the window small and the pauses longer.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+}
+
 enum { SOCKMAP_OK, SOCKMAP_CLEAN_FAIL, SOCKMAP_PARTIAL };
 
 /* Order matters: the entry keyed by the upstream's cookie holds the client
@@ -170,8 +197,21 @@ static int sockmap_setup(struct flow *f)
 		 * (found by the soak test: "server-first" flows lost their one
 		 * up byte, sockfwd logged up=1 close=eof).
 		 */
-		if (getsockopt(f->fd[i], IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
-		    ioctl(f->fd[i], SIOCOUTQ, &outq) == 0 &&
+		if (getsockopt(f->fd[i], IPPROTO_TCP, TCP_INFO, &info, &len) < 0) {
+			err = -errno;
+			goto clean_fail;
+		}
+		/* The kernel refuses a socket past ESTABLISHED.  Refused for the
+		 * upstream, the second insert, the client would already have
+		 * its program and the flow could only go on by copy: a server
+		 * that closes its side at once (CLOSE_WAIT here) did that in 1
+		 * of 5 runs.  Checking first leaves only a narrow race.
+		 */
+		if (i == 1 && info.tcpi_state != TCP_STATE_ESTABLISHED) {
+			err = -EOPNOTSUPP;
+			goto clean_fail;
+		}
+		if (ioctl(f->fd[i], SIOCOUTQ, &outq) == 0 &&
 		    info.tcpi_bytes_acked + (uint64_t)outq > f->written[i])
 			f->acked_extra[i] = info.tcpi_bytes_acked + (uint64_t)outq - f->written[i];
 
@@ -201,6 +241,7 @@ static int sockmap_setup(struct flow *f)
 		struct dir *d = &f->d[i];
 
 		set_sndbuf(f->fd[i]);
+		set_rcvbuf(f->fd[i]);
 
 		/* Bytes that arrived before the socket had its program are still
 		 * in its receive queue; nothing runs the verdict on them until
@@ -278,89 +319,62 @@ void relay_start(struct flow *f)
 	}
 }
 
-static void release_buf(struct dir *d)
+static size_t beyond_base(size_t cap)
 {
-	free(d->buf);
-	d->buf = NULL;
-	d->off = 0;
+	return cap > BUF_SIZE ? cap - BUF_SIZE : 0;
 }
 
-/* Paused sockmap direction whose redirected bytes have left: ask to go
- * back to redirecting as soon as the helper holds nothing.  The program only
- * does so at an skb that finds every passed byte read (passed == consumed),
- * so asking early is safe; waiting for the source to go idle kept a busy
- * flow on the slow path for good.
- */
-static void maybe_resume(struct dir *d)
+static int grow_buf(struct dir *d, size_t size)
 {
-	if (d->ks != KS_PASS || !d->drained || d->len || d->eof)
-		return;
-	d->gen++;
-	if (kmaps_set_ctl(d->src_cookie, SOCKFWD_RESUME, d->gen, d->consumed))
-		return;
-	d->ks = KS_RESUMING;
-	set_check(d, now_ms(), CHECK_PENDING_MS);
-	if (cfg.verbose)
-		logmsg("%s resume requested, gen %u consumed %llu", d->src_side ? "down" : "up",
-		       d->gen, (unsigned long long)d->consumed);
+	char *buf;
+
+	if (d->cap >= size)
+		return 0;
+	buf = realloc(d->buf, size);
+	if (!buf)
+		return -ENOMEM;
+	peek_mem += beyond_base(size) - beyond_base(d->cap);
+	d->buf = buf;
+	d->cap = size;
+	return 0;
+}
+
+static void release_buf(struct dir *d)
+{
+	peek_mem -= beyond_base(d->cap);
+	free(d->buf);
+	d->buf = NULL;
+	d->cap = 0;
+	d->off = 0;
 }
 
 static int pump_copy(struct flow *f, struct dir *d)
 {
-	bool sockmap = f->mode == MODE_SOCKMAP;
-	bool may_read = !sockmap || d->ks != KS_KERNEL || d->rdhup || d->fin_wait;
-	bool may_write = !sockmap || d->drained;
 	bool src_idle = false;
 	ssize_t n;
-	int round;
+	int round, err;
 
 	for (round = 0; round < PUMP_ROUNDS; round++) {
 		bool progress = false;
 
-		if (d->len == 0 && !d->eof && may_read) {
-			if (!d->buf) {
-				d->buf = malloc(BUF_SIZE);
-				if (!d->buf)
-					return fail(f, d->src_side, -ENOMEM);
-			}
+		if (d->len == 0 && !d->eof) {
+			err = grow_buf(d, BUF_SIZE);
+			if (err)
+				return fail(f, d->src_side, err);
 			n = recv(d->src, d->buf, BUF_SIZE, MSG_DONTWAIT);
 			if (n > 0) {
 				d->len = (size_t)n;
 				d->off = 0;
 				progress = true;
-				if (sockmap) {
-					d->consumed += (uint64_t)n;
-					if (d->ks == KS_KERNEL) {
-						/* Passed although we redirect: the
-						 * redirect failed.  Keep order: hold
-						 * them until the queue drained.
-						 */
-						kmaps_set_ctl(d->src_cookie, SOCKFWD_PASS, d->gen,
-							      d->consumed);
-						d->ks = KS_PASS;
-						d->drained = false;
-						may_write = false;
-						set_check(d, now_ms(), CHECK_PENDING_MS);
-					} else if (d->ks == KS_RESUMING) {
-						/* Passed after we asked to resume: in
-						 * this generation nothing was redirected,
-						 * so ask again with the new count.
-						 */
-						d->ks = KS_PASS;
-					}
-				}
 			} else if (n == 0) {
 				d->eof = true;
-				if (sockmap)
-					set_check(d, now_ms(), 0);
 			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				src_idle = true;
-				d->rdhup = false;
 			} else {
 				return fail(f, d->src_side, -errno);
 			}
 		}
-		if (d->len > 0 && may_write) {
+		if (d->len > 0) {
 			n = send(d->dst, d->buf + d->off, d->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n > 0) {
 				d->off += (size_t)n;
@@ -378,8 +392,165 @@ static int pump_copy(struct flow *f, struct dir *d)
 	/* An idle flow keeps no buffer: 10,000 idle flows cost no 1.3 GB. */
 	if (d->len == 0 && (src_idle || d->eof))
 		release_buf(d);
-	if (sockmap)
-		maybe_resume(d);
+	return 0;
+}
+
+/* Redirecting, src signalled: its FIN, or bytes the program passed because
+ * the redirect failed.  Such bytes must not be overtaken by later ones, so
+ * the direction pauses and they go the paused way.
+ */
+static int look_at_src(struct flow *f, struct dir *d)
+{
+	char byte;
+	ssize_t n = recv(d->src, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	int err;
+
+	if (n > 0) {
+		err = kmaps_set_ctl(d->src_cookie, SOCKFWD_PASS, d->gen, d->consumed);
+		if (err)
+			return fail(f, d->src_side, err);
+		d->ks = KS_PASS;
+		d->drained = false;
+		set_check(d, now_ms(), CHECK_PENDING_MS);
+	} else if (n == 0) {
+		d->eof = true;
+		set_check(d, now_ms(), 0);
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		d->rdhup = false;
+	} else {
+		return fail(f, d->src_side, -errno);
+	}
+	return 0;
+}
+
+/* Paused: copy the passed bytes from the head of src without taking them,
+ * as many as the program says it passed.  0 when there is nothing (yet).
+ */
+static int peek_passed(struct flow *f, struct dir *d, bool *got)
+{
+	struct sockfwd_state state;
+	size_t size, room;
+	uint64_t waiting;
+	ssize_t n;
+	int err;
+
+	*got = false;
+	err = kmaps_state(d->src_cookie, &state);
+	if (err)
+		return fail(f, d->src_side, err);
+	d->passed = state.passed;
+	waiting = state.passed - d->consumed;
+	room = peek_mem >= PEEK_MEM_MAX ? 0 : PEEK_MEM_MAX - peek_mem;
+	size = waiting > PEEK_MAX ? PEEK_MAX : (size_t)waiting;
+	if (size > BUF_SIZE + beyond_base(d->cap) + room)
+		size = BUF_SIZE + beyond_base(d->cap) + room;
+	/* Nothing passed: one byte finds a FIN, or a byte counted just now. */
+	if (size == 0)
+		size = 1;
+	err = grow_buf(d, size < BUF_SIZE ? BUF_SIZE : size);
+	if (err)
+		return fail(f, d->src_side, err);
+	n = recv(d->src, d->buf, size, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) {
+		d->len = d->peeked = (size_t)n;
+		d->off = 0;
+		/* Passed after we named the end of the passed bytes: this
+		 * generation can no longer resume; the next take names anew.
+		 */
+		if (d->ks == KS_RESUMING)
+			d->ks = KS_PASS;
+		*got = true;
+	} else if (n == 0) {
+		d->eof = true;
+		set_check(d, now_ms(), 0);
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		d->rdhup = false;
+	} else {
+		return fail(f, d->src_side, -errno);
+	}
+	return 0;
+}
+
+/* dst has every peeked byte.  If they are all the program passed, tell it
+ * to redirect from the next skb on, while they still fill src's receive
+ * window so that no skb can come between them and that word; then take
+ * them out of src.  Taking them first reopened the window, the sender
+ * refilled it at once and busy flows never went back to the kernel (8
+ * iperf3 streams ran through the helper for good).
+ */
+static int take_peeked(struct flow *f, struct dir *d)
+{
+	struct sockfwd_state state;
+	size_t left = d->peeked;
+	ssize_t n;
+	int err;
+
+	err = kmaps_state(d->src_cookie, &state);
+	if (err)
+		return fail(f, d->src_side, err);
+	if (d->ks == KS_PASS && state.passed == d->consumed + d->peeked) {
+		d->gen++;
+		err = kmaps_set_ctl(d->src_cookie, SOCKFWD_RESUME, d->gen, d->consumed + d->peeked);
+		if (err)
+			return fail(f, d->src_side, err);
+		d->ks = KS_RESUMING;
+		set_check(d, now_ms(), CHECK_PENDING_MS);
+		if (cfg.verbose)
+			logmsg("%s resume requested, gen %u consumed %llu",
+			       d->src_side ? "down" : "up", d->gen,
+			       (unsigned long long)(d->consumed + d->peeked));
+	}
+	while (left > 0) {
+		n = recv(d->src, d->buf, left, MSG_DONTWAIT);
+		if (n <= 0) /* they were there a moment ago and nobody else reads */
+			return fail(f, d->src_side, n < 0 ? -errno : -EPIPE);
+		left -= (size_t)n;
+	}
+	d->consumed += d->peeked;
+	d->peeked = 0;
+	return 0;
+}
+
+static int pump_sockmap(struct flow *f, struct dir *d)
+{
+	bool got = true;
+	ssize_t n;
+	int round, err = 0;
+
+	if (d->ks == KS_KERNEL)
+		return d->rdhup || d->fin_wait ? look_at_src(f, d) : 0;
+	/* Writing while redirected bytes wait for dst would put ours first. */
+	if (!d->drained)
+		return 0;
+	for (round = 0; round < PUMP_ROUNDS && got; round++) {
+		if (d->len == 0 && d->peeked == 0) {
+			if (d->eof)
+				break;
+			err = peek_passed(f, d, &got);
+			if (err || !got)
+				break;
+		}
+		if (d->len > 0) {
+			n = send(d->dst, d->buf + d->off, d->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				return fail(f, d->dst_side, -errno);
+			if (n <= 0)
+				break;
+			d->off += (size_t)n;
+			d->len -= (size_t)n;
+			d->bytes += (uint64_t)n;
+			f->written[d->dst_side] += (uint64_t)n;
+		}
+		if (d->len == 0 && d->peeked > 0) {
+			err = take_peeked(f, d);
+			if (err)
+				return err;
+		}
+	}
+	if (err)
+		return err;
+	if (d->len == 0 && d->peeked == 0 && (d->ks == KS_RESUMING || d->eof || !got))
+		release_buf(d);
 	return 0;
 }
 
@@ -437,7 +608,12 @@ int relay_pump(struct flow *f)
 
 		if (d->shut)
 			continue;
-		err = f->mode == MODE_SPLICE ? pump_splice(f, d) : pump_copy(f, d);
+		if (f->mode == MODE_SPLICE)
+			err = pump_splice(f, d);
+		else if (f->mode == MODE_SOCKMAP)
+			err = pump_sockmap(f, d);
+		else
+			err = pump_copy(f, d);
 		if (err)
 			return err;
 		/* In sockmap mode FIN waits for relay_check to see the redirect
@@ -602,6 +778,11 @@ uint32_t relay_wanted(const struct flow *f, int side)
 		else if (f->mode == MODE_SOCKMAP && in->ks == KS_KERNEL)
 			/* Only FIN: EPOLLIN would wake us for every redirected skb. */
 			events |= EPOLLRDHUP;
+		else if (f->mode == MODE_SOCKMAP)
+			/* Peeked bytes stay readable: only ask for more once they
+			 * are taken, and the timer watches the drain.
+			 */
+			events |= in->drained && in->len == 0 && in->peeked == 0 ? EPOLLIN : 0;
 		else
 			events |= in->len == 0 ? EPOLLIN : 0;
 	}
