@@ -72,9 +72,12 @@ static void usage(FILE *out)
 		"               [-l ... -t ... [-x ...]]... | -c FILE\n"
 		"               [--mode auto|sockmap|splice|copy] [--maps DIR] [--user USER]\n"
 		"               [--max-conns N] [--timeout MS] [--drain-timeout MS]\n"
-		"               [--queue-limit BYTES] [--sndbuf BYTES] [-v]\n"
+		"               [--queue-limit BYTES] [--sndbuf BYTES] [--reuseport] [-v]\n"
 		"  -c FILE   one \"listen target [proxy]\" per line, # starts a comment\n"
 		"  --maps    pinned maps of sockfwd-load (default $SOCKFWD_PIN_DIR or %s)\n"
+		"  --reuseport  SO_REUSEPORT on the listeners: sockfwd processes started\n"
+		"            with it share a listen address; the kernel hands each new\n"
+		"            connection to one of them by a hash of its addresses and ports\n"
 		"SIGUSR1 logs counters, SIGTERM stops accepting and finishes flows.\n",
 		DEFAULT_MAPS_DIR);
 }
@@ -186,6 +189,7 @@ out:
 
 static int open_listener(struct fwd_listener *l, struct fwd_hostport *addr)
 {
+	const char *hint = "";
 	int fd, err, one = 1, zero = 0;
 
 	err = resolve_hostport(addr, true);
@@ -202,6 +206,14 @@ static int open_listener(struct fwd_listener *l, struct fwd_hostport *addr)
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Every process with --reuseport on ADDR:PORT gets its own accept queue;
+	 * the kernel picks one per SYN by a hash of the 4-tuple.
+	 */
+	if (cfg.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		err = -errno;
+		close(fd);
+		goto out;
+	}
 	/* "[::]:P" and ":P" take both families; "0.0.0.0:P" can sit beside. */
 	if (addr->addr.ss.ss_family == AF_INET6 && addr->host[0] == '\0')
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
@@ -214,7 +226,12 @@ static int open_listener(struct fwd_listener *l, struct fwd_hostport *addr)
 	l->fd = fd;
 	return 0;
 out:
-	fprintf(stderr, "sockfwd: cannot listen on %s: %s\n", l->listen_text, strerror(-err));
+	if (err == -EADDRINUSE)
+		hint = cfg.reuseport ?
+			       " (held by a socket without SO_REUSEPORT, or another user's)" :
+			       " (processes sharing an address all need --reuseport)";
+	fprintf(stderr, "sockfwd: cannot listen on %s: %s%s\n", l->listen_text, strerror(-err),
+		hint);
 	return err;
 }
 
@@ -330,7 +347,8 @@ static int parse_args(int argc, char **argv)
 		OPT_TIMEOUT,
 		OPT_DRAIN,
 		OPT_QLIMIT,
-		OPT_SNDBUF
+		OPT_SNDBUF,
+		OPT_REUSEPORT
 	};
 	static const struct option options[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -345,6 +363,7 @@ static int parse_args(int argc, char **argv)
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
 		{ "queue-limit", required_argument, NULL, OPT_QLIMIT },
 		{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
+		{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -414,6 +433,9 @@ static int parse_args(int argc, char **argv)
 			if (parse_number("--sndbuf", optarg, 0, INT_MAX, &number))
 				return -EINVAL;
 			cfg.sndbuf = (int)number;
+			break;
+		case OPT_REUSEPORT:
+			cfg.reuseport = true;
 			break;
 		case 'v':
 			cfg.verbose = true;
