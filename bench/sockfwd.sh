@@ -8,7 +8,9 @@
 #  4. connection setup rate: connect, one 64-byte exchange, close;
 #  5. sockmap against splice per workload: what `--mode auto` should pick;
 #  6. 10,000 idle connections held through sockfwd (sockmap, veth): memory
-#     per connection (helper RSS, kernel slab).
+#     per connection (helper RSS, kernel slab).  A helper needs two
+#     descriptors per flow: when the hard RLIMIT_NOFILE is too low for all of
+#     them in one process, several helpers share the port (--reuseport).
 # Paths: direct (routed, no relay: the limit), sockfwd sockmap / splice /
 # copy, socat, rinetd, haproxy (splice-auto) when installed.
 # veth: namespaces cli (192.0.2.1) -- fwd (192.0.2.2 | 203.0.113.1) -- srv (203.0.113.2).
@@ -28,13 +30,7 @@ if [ "${QUICK:-0}" = 1 ]; then
 	PATHS=${PATHS:-direct sockmap splice socat} IDLE_SECONDS=${IDLE_SECONDS:-2}
 else
 	ROUNDS=${ROUNDS:-3} SECONDS_PER_RUN=${SECONDS_PER_RUN:-3} RR_COUNT=${RR_COUNT:-20000}
-	CONN_COUNT=${CONN_COUNT:-1000}
-	# two descriptors per flow in the helper: 10,000 flows need 20,005, one
-	# more than a hard RLIMIT_NOFILE of 20,000 (this machine, no
-	# CAP_SYS_RESOURCE to raise it)
-	hard=$(ulimit -Hn)
-	[ "$hard" = unlimited ] && hard=1048576
-	IDLE_CONNS=${IDLE_CONNS:-$((hard > 20100 ? 10000 : (hard - 100) / 200 * 100))}
+	CONN_COUNT=${CONN_COUNT:-1000} IDLE_CONNS=${IDLE_CONNS:-10000}
 fi
 TOPOLOGIES=${TOPOLOGIES:-veth loopback} IDLE_SECONDS=${IDLE_SECONDS:-5}
 
@@ -314,16 +310,40 @@ if [[ " $paths " == *" sockmap "* && " $paths " == *" splice "* ]]; then
 fi
 
 # --- 6. idle connections --------------------------------------------------
+# Two descriptors per flow in a helper: 10,000 flows need 20,005, one more
+# than a hard RLIMIT_NOFILE of 20,000 (this machine, no CAP_SYS_RESOURCE to
+# raise it).  Then several helpers share the port with --reuseport; the
+# kernel picks one per connection by hash, so each is planned for at most
+# 80% of what its descriptors allow.
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=1048576
+per_helper=$(((hard - 100) / 2 * 8 / 10))
+helpers=$(((IDLE_CONNS + per_helper - 1) / per_helper))
+reuseport=
+[ "$helpers" -gt 1 ] && reuseport=--reuseport
 start srv "$TOOLS/sockfwd-bench" hold-server -l 203.0.113.2:5401
 wait_listening srv 5401
-start fwd "$BUILD/sockfwd" --maps "$PIN" --mode sockmap \
-	-l 192.0.2.2:1002 -t 203.0.113.2:5401 2>"$tmp/sockfwd-idle.log"
-helper=$pid
-wait_listening fwd 1002 || { cat "$tmp/sockfwd-idle.log" >&2; exit 1; }
+helper_pids=()
+for i in $(seq "$helpers"); do
+	start fwd "$BUILD/sockfwd" --maps "$PIN" --mode sockmap $reuseport \
+		-l 192.0.2.2:1002 -t 203.0.113.2:5401 2>"$tmp/sockfwd-idle-$i.log"
+	helper_pids+=("$pid")
+	for _ in $(seq 50); do
+		grep -q ready "$tmp/sockfwd-idle-$i.log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q ready "$tmp/sockfwd-idle-$i.log" || { cat "$tmp/sockfwd-idle-$i.log" >&2; exit 1; }
+done
+# sum_helpers FILE AWK: AWK's output over /proc/PID/FILE of every helper, summed
+sum_helpers() {
+	local p
+	for p in "${helper_pids[@]}"; do awk "$2" "/proc/$p/$1"; done | awk '{ s += $1 } END { print s + 0 }'
+}
 sync
 echo 1 >/proc/sys/vm/drop_caches 2>/dev/null || true
 slab0=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
-rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$helper/status")
+rss0=$(sum_helpers status '/^VmRSS:/ { print $2 }')
 start cli "$TOOLS/sockfwd-bench" hold-client -c 192.0.2.2:1002 \
 	-n "$IDLE_CONNS" >/dev/null
 holder=$pid
@@ -333,24 +353,36 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 sleep 1
-cpu0=$(awk '{ print $14 + $15 }' "/proc/$helper/stat")
+cpu0=$(sum_helpers stat '{ print $14 + $15 }')
 sleep "$IDLE_SECONDS"
-cpu1=$(awk '{ print $14 + $15 }' "/proc/$helper/stat")
+cpu1=$(sum_helpers stat '{ print $14 + $15 }')
 slab1=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
-rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$helper/status")
+rss1=$(sum_helpers status '/^VmRSS:/ { print $2 }')
 entries=$(bpftool map dump pinned "$PIN/sockfwd_peers" 2>/dev/null | grep -c '^key' || true)
-kill -USR1 "$helper"
+kill -USR1 "${helper_pids[@]}"
 sleep 0.3
+# flows each helper holds (its counters line: active=N)
+shares=$(for i in $(seq "$helpers"); do
+	sed -n 's/.*counters .* active=\([0-9]*\) .*/\1/p' "$tmp/sockfwd-idle-$i.log" | tail -n1
+done | paste -sd/)
 kill "$holder" 2>/dev/null || true
+if [ "$helpers" -gt 1 ]; then
+	helper_text="$helpers processes (--reuseport on one port), flows each $shares"
+	rss_label="helper RSS growth (sum of $helpers processes)"
+else
+	helper_text="1 process, $shares flows"
+	rss_label="helper RSS growth"
+fi
 echo "### sockfwd: $IDLE_CONNS idle connections through sockfwd (sockmap, veth)"
 echo
 echo "| measure | value |"
 echo "|---|---|"
 echo "| connections established at the helper | $n |"
+echo "| helpers (hard RLIMIT_NOFILE $hard, 2 descriptors per flow) | $helper_text |"
 echo "| SOCKHASH entries (2 per flow) | $entries |"
-echo "| helper RSS growth | $(((rss1 - rss0) / 1024)) MiB, $(((rss1 - rss0) * 1024 / IDLE_CONNS)) bytes per connection |"
+echo "| $rss_label | $(((rss1 - rss0) / 1024)) MiB, $(((rss1 - rss0) * 1024 / IDLE_CONNS)) bytes per connection |"
 echo "| kernel slab growth (whole machine: 4 sockets per connection) | $(((slab1 - slab0) / 1024)) MiB, $(((slab1 - slab0) * 1024 / IDLE_CONNS)) bytes per connection |"
-echo "| helper CPU while they idle | $(awk -v j=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.1f%% of a CPU", 100 * j / hz / s }') |"
+echo "| helper CPU while they idle (all helpers) | $(awk -v j=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.1f%% of a CPU", 100 * j / hz / s }') |"
 echo
 echo "Commands (each run $ROUNDS times per path and topology; HOST:PORT the relay's listener, or the server for direct):"
 echo
@@ -361,6 +393,6 @@ echo "    sockfwd --maps PIN --mode sockmap|splice|copy -l FWD:1000 -t SRV:5201 
 echo "    socat TCP-LISTEN:1000,bind=FWD,fork,reuseaddr TCP:SRV:5201     # nodelay on both ends for 1001"
 echo "    rinetd -f -c CONF     # FWD 1000 SRV 5201 / FWD 1001 SRV 5301"
 echo "    haproxy -db -f CONF   # mode tcp, option splice-auto"
-echo "    sockfwd-bench hold-client -c FWD:1002 -n $IDLE_CONNS   # through sockfwd --mode sockmap"
+echo "    sockfwd-bench hold-client -c FWD:1002 -n $IDLE_CONNS   # through $helpers x sockfwd --mode sockmap $reuseport"
 echo
 echo "Machine: $(nproc) CPUs, kernel $(uname -r); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')."
