@@ -4,7 +4,9 @@
 #  1. bulk throughput, iperf3 with 1 and 8 streams;
 #  2. CPU seconds per GB moved (whole machine, /proc/stat, 1 stream), and
 #     the same minus the direct path's: what the relay itself costs;
-#  3. 64-byte request/response round trips on one connection: rate, p50, p99;
+#  3. 64-byte request/response round trips on one connection: rate, p50, p99,
+#     and the p50 again with client, server and relay on one CPU (each hop
+#     across vCPUs costs a wake-up whose price follows the host's load);
 #  4. connection setup rate: connect, one 64-byte exchange, close;
 #  5. sockmap against splice per workload: what `--mode auto` should pick;
 #  6. 10,000 idle connections held through sockfwd (sockmap, veth): memory
@@ -81,6 +83,15 @@ wait_listening() {
 	return 1
 }
 
+
+# pin_started CPUS: every process we started (servers, relays) and their
+# threads; children forked later (socat, the echo peer) inherit it.
+pin_started() {
+	local p
+	for p in "${pids[@]}"; do
+		taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || true
+	done
+}
 
 busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 
@@ -218,6 +229,11 @@ for topo in $TOPOLOGIES; do
 			echo "$topo $path 8 $bps" >>"$tmp/tput"
 			nsx $CLI "$TOOLS/sockfwd-bench" rr -c "$host:$rrport" -n "$RR_COUNT" |
 				sed -n "s/.*per_second=\([0-9.]*\) mean_us=\([0-9.]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/$topo $path \1 \2 \3 \4/p" >>"$tmp/rr"
+			pin_started 0
+			taskset -c 0 nsenter --net="/run/netns/$id-$CLI" -- "$TOOLS/sockfwd-bench" rr \
+				-c "$host:$rrport" -n "$RR_COUNT" |
+				sed -n "s/.*per_second=\([0-9.]*\) mean_us=\([0-9.]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/$topo $path \1 \2 \3 \4/p" >>"$tmp/rr1"
+			pin_started "0-$(($(nproc) - 1))"
 			nsx $CLI "$TOOLS/sockfwd-bench" connect -c "$host:$rrport" -n "$CONN_COUNT" |
 				sed -n "s/.*per_second=\([0-9.]*\).*/$topo $path \1/p" >>"$tmp/conn"
 			: "$round"
@@ -260,17 +276,20 @@ done
 echo
 echo "### sockfwd: 64-byte round trips ($RR_COUNT on one connection) and connection setup ($CONN_COUNT connections, each with one 64-byte exchange), median of $ROUNDS"
 echo
-echo "| topology | path | exchanges/s (min-max) | p50 us | p99 us | p50 vs direct | connections/s (min-max) | vs direct |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| topology | path | exchanges/s (min-max) | p50 us | p99 us | p50 vs direct | one CPU: p50 us (min-max) | vs direct | connections/s (min-max) | vs direct |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for topo in $TOPOLOGIES; do
 	read -r dp50 _ _ <<<"$(of "$topo" direct 5 "$tmp/rr")"
 	read -r dconn _ _ <<<"$(of "$topo" direct 3 "$tmp/conn")"
+	read -r dp50one _ _ <<<"$(of "$topo" direct 5 "$tmp/rr1")"
 	for path in $paths; do
 		read -r r rn rx <<<"$(of "$topo" "$path" 3 "$tmp/rr" 7)"
 		read -r p50 p50n p50x <<<"$(of "$topo" "$path" 5 "$tmp/rr")"
 		read -r p99 p99n p99x <<<"$(of "$topo" "$path" 6 "$tmp/rr")"
+		read -r one onen onex <<<"$(of "$topo" "$path" 5 "$tmp/rr1")"
 		read -r cr crn crx <<<"$(of "$topo" "$path" 3 "$tmp/conn" 7)"
-		echo "| $topo | $path | $r ($rn-$rx) | $p50 | $p99 | $(ratio "$p50" "$dp50")x | $cr ($crn-$crx) | $(ratio "$cr" "$dconn")x |"
+		echo "| $topo | $path | $r ($rn-$rx) | $p50 | $p99 | $(ratio "$p50" "$dp50")x | $one ($onen-$onex) | $(ratio "$one" "$dp50one")x | $cr ($crn-$crx) | $(ratio "$cr" "$dconn")x |"
+		chart "64 B round trip p50, one CPU (us)" "$path" "$topo" "$one" "$onen" "$onex"
 		chart "64 B round trip p50 (us)" "$path" "$topo" "$p50" "$p50n" "$p50x"
 		chart "64 B round trip p99 (us)" "$path" "$topo" "$p99" "$p99n" "$p99x"
 		chart "connections/s (handshake + 64 B exchange)" "$path" "$topo" "$cr" "$crn" "$crx"
@@ -282,8 +301,8 @@ echo
 if [[ " $paths " == *" sockmap "* && " $paths " == *" splice "* ]]; then
 	echo "### sockfwd: sockmap against splice per workload (medians of this run)"
 	echo
-	echo "\`--mode auto\` today: sockmap whenever the pinned maps open and the kernel takes the"
-	echo "sockets, else splice, else copy; it does not look at the workload."
+	echo "\`--mode auto\` today: sockmap whenever the pinned maps open, the kernel is 6.1 or later"
+	echo "and it takes the sockets, else splice, else copy; it does not look at the workload."
 	echo
 	echo "| topology | workload | sockmap | splice | sockmap / splice (better is >1) | faster path |"
 	echo "|---|---|---|---|---|---|"
@@ -291,6 +310,7 @@ if [[ " $paths " == *" sockmap "* && " $paths " == *" splice "* ]]; then
 		# workload: label, file, column or streams, 1 when higher is better
 		for w in "bulk, 1 stream (Gbit/s):tput:1:1" "bulk, 8 streams (Gbit/s):tput:8:1" \
 			"CPU s per GB, 1 stream:cpu:3:0" "64 B round trip p50 (us):rr:5:0" \
+			"64 B round trip p50, one CPU (us):rr1:5:0" \
 			"64 B round trip p99 (us):rr:6:0" "connections/s:conn:3:1"; do
 			IFS=: read -r label file col higher <<<"$w"
 			if [ "$file" = tput ]; then
@@ -388,6 +408,7 @@ echo "Commands (each run $ROUNDS times per path and topology; HOST:PORT the rela
 echo
 echo "    iperf3 -c HOST -p PORT -t $SECONDS_PER_RUN -P 1|8 -J"
 echo "    sockfwd-bench rr -c HOST:PORT -n $RR_COUNT          # sockfwd-peer -e -m answers"
+echo "    taskset -c 0 sockfwd-bench rr -c HOST:PORT -n $RR_COUNT   # one CPU: servers and relay too (taskset -a -p)"
 echo "    sockfwd-bench connect -c HOST:PORT -n $CONN_COUNT"
 echo "    sockfwd --maps PIN --mode sockmap|splice|copy -l FWD:1000 -t SRV:5201 -l FWD:1001 -t SRV:5301"
 echo "    socat TCP-LISTEN:1000,bind=FWD,fork,reuseaddr TCP:SRV:5201     # nodelay on both ends for 1001"
