@@ -289,7 +289,7 @@ for topo in $TOPOLOGIES; do
 		read -r one onen onex <<<"$(of "$topo" "$path" 5 "$tmp/rr1")"
 		read -r cr crn crx <<<"$(of "$topo" "$path" 3 "$tmp/conn" 7)"
 		echo "| $topo | $path | $r ($rn-$rx) | $p50 | $p99 | $(ratio "$p50" "$dp50")x | $one ($onen-$onex) | $(ratio "$one" "$dp50one")x | $cr ($crn-$crx) | $(ratio "$cr" "$dconn")x |"
-		chart "64 B round trip p50, one CPU (us)" "$path" "$topo" "$one" "$onen" "$onex"
+		chart "64 B round trip p50 on one CPU (us)" "$path" "$topo" "$one" "$onen" "$onex"
 		chart "64 B round trip p50 (us)" "$path" "$topo" "$p50" "$p50n" "$p50x"
 		chart "64 B round trip p99 (us)" "$path" "$topo" "$p99" "$p99n" "$p99x"
 		chart "connections/s (handshake + 64 B exchange)" "$path" "$topo" "$cr" "$crn" "$crx"
