@@ -120,16 +120,22 @@ void kmaps_forget(uint64_t cookie)
 	bpf_map_delete_elem(state_fd, &cookie);
 }
 
-int kmaps_peers_count(void)
+/* Entries in a map keyed by cookie, walked from user space. */
+static int count_keys(int fd)
 {
 	uint64_t key, next;
 	int n = 0, err;
 
-	err = bpf_map_get_next_key(peers_fd, NULL, &next);
+	err = bpf_map_get_next_key(fd, NULL, &next);
 	while (!err) {
 		n++;
 		key = next;
-		err = bpf_map_get_next_key(peers_fd, &key, &next);
+		err = bpf_map_get_next_key(fd, &key, &next);
 	}
 	return n;
+}
+
+int kmaps_peers_count(void)
+{
+	return count_keys(peers_fd);
 }

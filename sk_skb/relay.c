@@ -395,6 +395,22 @@ static int pump_copy(struct flow *f, struct dir *d)
 	return 0;
 }
 
+/* A recv() on src in sockmap mode that got no byte (N <= 0): the FIN,
+ * nothing yet, or an error.
+ */
+static int no_byte_from_src(struct flow *f, struct dir *d, ssize_t n)
+{
+	if (n == 0) {
+		d->eof = true;
+		set_check(d, now_ms(), 0);
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		d->rdhup = false;
+	} else {
+		return fail(f, d->src_side, -errno);
+	}
+	return 0;
+}
+
 /* Redirecting, src signalled: its FIN, or bytes the program passed because
  * the redirect failed.  Such bytes must not be overtaken by later ones, so
  * the direction pauses and they go the paused way.
@@ -412,13 +428,8 @@ static int look_at_src(struct flow *f, struct dir *d)
 		d->ks = KS_PASS;
 		d->drained = false;
 		set_check(d, now_ms(), CHECK_PENDING_MS);
-	} else if (n == 0) {
-		d->eof = true;
-		set_check(d, now_ms(), 0);
-	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		d->rdhup = false;
 	} else {
-		return fail(f, d->src_side, -errno);
+		return no_byte_from_src(f, d, n);
 	}
 	return 0;
 }
@@ -460,13 +471,8 @@ static int peek_passed(struct flow *f, struct dir *d, bool *got)
 		if (d->ks == KS_RESUMING)
 			d->ks = KS_PASS;
 		*got = true;
-	} else if (n == 0) {
-		d->eof = true;
-		set_check(d, now_ms(), 0);
-	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		d->rdhup = false;
 	} else {
-		return fail(f, d->src_side, -errno);
+		return no_byte_from_src(f, d, n);
 	}
 	return 0;
 }

@@ -387,20 +387,6 @@ static int peers_dump(struct entry *out, int max)
 	return n;
 }
 
-static int hash_count(int fd)
-{
-	uint64_t key, next;
-	int n = 0, err;
-
-	err = bpf_map_get_next_key(fd, NULL, &next);
-	while (!err) {
-		n++;
-		key = next;
-		err = bpf_map_get_next_key(fd, &key, &next);
-	}
-	return n;
-}
-
 static struct sockfwd_state state_of(uint64_t cookie)
 {
 	struct sockfwd_state state = { 0 };
@@ -1019,9 +1005,9 @@ static int scenario_flows(pid_t pid, uint16_t connect_port, uint16_t target_port
 	}
 	n = wait_count(0, 3000);
 	check(n == 0, "flows closed: %d SOCKHASH entries left", n);
-	check(hash_count(ctl_fd) == 0 && hash_count(state_fd) == 0,
-	      "flows closed: %d control and %d state entries left", hash_count(ctl_fd),
-	      hash_count(state_fd));
+	check(count_keys(ctl_fd) == 0 && count_keys(state_fd) == 0,
+	      "flows closed: %d control and %d state entries left", count_keys(ctl_fd),
+	      count_keys(state_fd));
 	close(l);
 	return failures ? 1 : 0;
 }
