@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# timeout: 60
+# Partly overlapping retransmissions into a socket that sockfwd forwards in
+# sockmap mode.  tcp_read_skb() hands the verdict program whole skbs, and
+# TCP queues a segment with seq < rcv_nxt < end_seq whole: the program must
+# cut the old head (overlap_cut) or the server gets those bytes twice.
+# The client is crafted with scapy (tests/tools/overlap-client.py) in cli,
+# whose kernel must not reset the connection it does not know.
+# shellcheck source=tests/test-sockfwd.sh
+. tests/test-sockfwd.sh
+
+OVERLAP_CLIENT=$ROOT/tests/tools/overlap-client.py
+# In overlap-client.py's plan: 500 + 5000 old bytes in segments that also
+# carry new ones, 1000 in a segment that is all old.
+OVERLAP_PARTIAL=5500
+OVERLAP_SIZE=20000
+
+# overlap_run [early]: one connection through sockfwd, sockmap mode, direct
+# target.  With "early" the first 1000 bytes arrive before sockfwd has the
+# sockets in its map (the upstream SYN is dropped once, so the connect
+# takes a retransmission), otherwise after.
+overlap_run() {
+	local early=${1:-} got want line
+	/usr/bin/python3 -c 'import scapy.all' 2>/dev/null || skip "python3-scapy not installed"
+	need iptables
+	sfw_topology
+	# Segments of up to 6000 bytes, so that one overlap needs two cuts.
+	nsx cli ip link set c0 mtu 9000
+	nsx fwd ip link set f0 mtu 9000
+	# The kernel in cli knows nothing of the crafted connection.
+	nsx cli iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP ||
+		fail "cannot drop RSTs in cli"
+	sfw_load_maps
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap -v
+	"$PEER" -G "$OVERLAP_SIZE" -s 5 >"$TEST_TMP/want"
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H -o "$TEST_TMP/got" 2>"$TEST_TMP/srv.err"
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	[ -n "$early" ] && nsx srv iptables -A INPUT -p tcp --syn --dport 5001 -j DROP
+
+	sfw_bg cli /usr/bin/python3 "$OVERLAP_CLIENT" --iface c0 --src 192.0.2.1 \
+		--dst 192.0.2.2:1000 --data "$TEST_TMP/want" ${early:+--early} \
+		--ready "$TEST_TMP/ready" --go "$TEST_TMP/go" 2>"$TEST_TMP/cli.err"
+	local client=$BG_PID
+	wait_for 10 test -s "$TEST_TMP/ready" || { cat "$TEST_TMP/cli.err"; fail "client did not connect"; }
+	if [ -n "$early" ]; then
+		check_eq "$(sfw_entries)" 0 "sockhash entries with the first bytes in"
+		nsx srv iptables -D INPUT -p tcp --syn --dport 5001 -j DROP
+	fi
+	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' 2>/dev/null | grep -c '^key') = 2 ]" ||
+		{ cat "$SFW_LOG"; fail "the sockets did not go into the sockhash"; }
+	touch "$TEST_TMP/go"
+	wait_for 15 sh -c "! kill -0 $client 2>/dev/null" || fail "client did not finish"
+	wait "$client" || { cat "$TEST_TMP/cli.err"; fail "client failed"; }
+	log "$(cat "$TEST_TMP/cli.err")"
+	wait_log "close=eof"
+	wait_for 5 test -s "$TEST_TMP/srv.err" || fail "server did not finish"
+	log "server: $(cat "$TEST_TMP/srv.err")"
+	grep -F 'up:' "$SFW_LOG" | sed 's/^/# /'
+	line=$(log_lines)
+	log "$line"
+
+	got=$(sha256sum <"$TEST_TMP/got" | cut -d' ' -f1)
+	want=$(sha256sum <"$TEST_TMP/want" | cut -d' ' -f1)
+	if [ "$got" != "$want" ]; then
+		cmp "$TEST_TMP/got" "$TEST_TMP/want"
+		fail "server got $(stat -c %s "$TEST_TMP/got") bytes, not the $OVERLAP_SIZE sent once in order"
+	fi
+	log "ok: the server got the $OVERLAP_SIZE bytes once, in order"
+	case $line in
+	*" mode=sockmap up=$OVERLAP_SIZE down=0 "*) ;;
+	*) fail "log line does not say mode=sockmap up=$OVERLAP_SIZE down=0" ;;
+	esac
+	if [ -n "$early" ]; then
+		case $line in *" early=1000 "*) ;; *) fail "the first 1000 bytes were not early" ;; esac
+	else
+		case $line in *" early=0 "*) ;; *) fail "bytes arrived before the sockets were in the map" ;; esac
+	fi
+	# TCP in fwd saw three segments with old bytes (a D-SACK for each);
+	# the all-old one it dropped itself, so the verdict never saw it.
+	check_eq "$(nsx fwd nstat -asz TcpExtTCPDSACKOldSent | awk '$1 == "TcpExtTCPDSACKOldSent" { print $2 }')" 3 \
+		"D-SACKs sent by fwd for old bytes"
+	check_eq "$(sfw_counter overlap_cut)" "$OVERLAP_PARTIAL" "overlap_cut"
+}
+
+test_overlap_retransmission_sockmap() { overlap_run; }
+test_overlap_early_bytes_sockmap() { overlap_run early; }
