@@ -84,3 +84,54 @@ overlap_run() {
 
 test_overlap_retransmission_sockmap() { overlap_run; }
 test_overlap_early_bytes_sockmap() { overlap_run early; }
+
+# The same from the proxy's side: the scapy script is the SOCKS5 proxy, its
+# reply shares the first skb with the first 1000 data bytes.  The helper
+# reads the 10-byte reply, so copied_seq is 10 bytes into that skb when the
+# verdict first sees it: those 10 are cut too, and the client gets only data.
+test_overlap_socks_reply_sockmap() {
+	local got want line proxy
+	/usr/bin/python3 -c 'import scapy.all' 2>/dev/null || skip "python3-scapy not installed"
+	need iptables
+	sfw_topology
+	nsx fwd ip link set f1 mtu 9000
+	nsx px ip link set p0 mtu 9000
+	nsx px iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP || fail "cannot drop RSTs in px"
+	sfw_load_maps
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -x socks5://198.51.100.2:1080 --mode sockmap -v
+	"$PEER" -G "$OVERLAP_SIZE" -s 5 >"$TEST_TMP/want"
+	sfw_bg px /usr/bin/python3 "$OVERLAP_CLIENT" --iface p0 --src 198.51.100.2 \
+		--socks5-listen 198.51.100.2:1080 --data "$TEST_TMP/want" --early \
+		--ready "$TEST_TMP/ready" --go "$TEST_TMP/go" 2>"$TEST_TMP/proxy.err"
+	proxy=$BG_PID
+	wait_for 10 grep -q listening "$TEST_TMP/proxy.err" || { cat "$TEST_TMP/proxy.err"; fail "proxy did not start"; }
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H -o "$TEST_TMP/got" 2>"$TEST_TMP/cli.err"
+	wait_for 10 test -s "$TEST_TMP/ready" || { cat "$TEST_TMP/proxy.err"; fail "no SOCKS5 exchange"; }
+	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' 2>/dev/null | grep -c '^key') = 2 ]" ||
+		{ cat "$SFW_LOG"; fail "the sockets did not go into the sockhash"; }
+	touch "$TEST_TMP/go"
+	wait_for 15 sh -c "! kill -0 $proxy 2>/dev/null" || fail "proxy did not finish"
+	wait "$proxy" || { cat "$TEST_TMP/proxy.err"; fail "proxy failed"; }
+	log "$(cat "$TEST_TMP/proxy.err")"
+	wait_log "close=eof"
+	wait_for 5 test -s "$TEST_TMP/cli.err" || fail "client did not finish"
+	log "client: $(cat "$TEST_TMP/cli.err")"
+	grep -F 'down:' "$SFW_LOG" | sed 's/^/# /'
+	line=$(log_lines)
+	log "$line"
+
+	got=$(sha256sum <"$TEST_TMP/got" | cut -d' ' -f1)
+	want=$(sha256sum <"$TEST_TMP/want" | cut -d' ' -f1)
+	if [ "$got" != "$want" ]; then
+		cmp "$TEST_TMP/got" "$TEST_TMP/want"
+		fail "client got $(stat -c %s "$TEST_TMP/got") bytes, not the $OVERLAP_SIZE sent once in order"
+	fi
+	log "ok: the client got the $OVERLAP_SIZE bytes once, in order"
+	case $line in
+	*" mode=sockmap up=0 down=$OVERLAP_SIZE early=1000 "*) ;;
+	*) fail "log line does not say mode=sockmap up=0 down=$OVERLAP_SIZE early=1000" ;;
+	esac
+	check_eq "$(nsx fwd nstat -asz TcpExtTCPDSACKOldSent | awk '$1 == "TcpExtTCPDSACKOldSent" { print $2 }')" 3 \
+		"D-SACKs sent by fwd for old bytes"
+	check_eq "$(sfw_counter overlap_cut)" $((OVERLAP_PARTIAL + 10)) "overlap_cut (with the SOCKS5 reply)"
+}

@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""A TCP client crafted with scapy that resends bytes the peer already has.
+"""A TCP sender crafted with scapy that resends bytes the peer already has.
 
   overlap-client.py --iface IF --src ADDR --dst ADDR:PORT --data FILE
                     --ready FILE --go FILE [--early]
+  overlap-client.py --iface IF --src ADDR --socks5-listen ADDR:PORT ... --early
 
 Connects from ADDR (the caller drops the kernel's own RSTs in this
 namespace), sends FILE by the plan below, closes with FIN and acknowledges
-the peer's FIN.  Some segments start before the peer's rcv_nxt and end after
+the peer's FIN.  With --socks5-listen it is the SOCKS5 proxy instead: it
+answers the first SYN to PORT, takes a greeting without authentication and
+a CONNECT request, and sends its 10-byte reply in the first segment, ahead
+of the first data bytes (the helper reads the reply and leaves the rest of
+that skb queued).  Some segments start before the peer's rcv_nxt and end after
 it ("seq < rcv_nxt < end_seq"): TCP queues those whole and leaves the old
 head to recvmsg(), which a sockmap verdict program does not go through.
 One segment is all old.  Before the first resent byte the script writes
@@ -39,11 +44,17 @@ CHUNK = 8000  # the rest of the file, in segments of this size
 TIMEOUT = 3.0
 
 
+def payload_len(tcp):
+    """Bytes of TCP payload, Ethernet padding not counted."""
+    return tcp.underlayer.len - tcp.underlayer.ihl * 4 - tcp.dataofs * 4
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--iface", required=True)
     ap.add_argument("--src", required=True)
-    ap.add_argument("--dst", required=True)
+    ap.add_argument("--dst")
+    ap.add_argument("--socks5-listen")
     ap.add_argument("--data", required=True)
     ap.add_argument("--ready", required=True)
     ap.add_argument("--go", required=True)
@@ -58,19 +69,21 @@ def main():
     plan.insert(1 if args.early else 0, "pause")
     plan += [(o, min(o + CHUNK, len(data))) for o in range(END_OF_PLAN, len(data), CHUNK)]
 
-    dst, dport = args.dst.rsplit(":", 1)
-    dport = int(dport)
-    sport = random.randint(40000, 60000)
-    isn = random.randint(0, 2**32 - 1)
     conf.verb = 0
+    isn = random.randint(0, 2**32 - 1)
+    if args.socks5_listen:
+        lport = int(args.socks5_listen.rsplit(":", 1)[1])
+    else:
+        dst, dport = args.dst.rsplit(":", 1)
+        dport, lport = int(dport), random.randint(40000, 60000)
 
-    # Everything the peer sends on this connection, in order.
+    # Everything the peer sends to us, in order.
     seen = []
     cond = threading.Condition()
 
     def keep(pkt):
         with cond:
-            seen.append(pkt[TCP])
+            seen.append(pkt)
             cond.notify_all()
 
     started = threading.Event()
@@ -79,10 +92,11 @@ def main():
         store=False,
         prn=keep,
         started_callback=started.set,
-        lfilter=lambda p: IP in p and TCP in p and p[IP].src == dst and p[TCP].sport == dport and p[TCP].dport == sport,
+        lfilter=lambda p: IP in p and TCP in p and p[IP].dst == args.src and p[TCP].dport == lport,
     )
     sniffer.start()
     started.wait(5)
+    print("overlap-client: listening", file=sys.stderr, flush=True)
 
     def wait_for(what, pred, since):
         """First segment from the peer after index since that pred accepts."""
@@ -90,21 +104,45 @@ def main():
         with cond:
             while True:
                 for i in range(since, len(seen)):
-                    if pred(seen[i]):
+                    if pred(seen[i][TCP]):
                         return seen[i]
                 left = deadline - time.monotonic()
                 if left <= 0:
                     sys.exit("overlap-client: no %s within %.0f s" % (what, TIMEOUT))
                 cond.wait(left)
 
-    ip = IP(src=args.src, dst=dst)
-    mark = len(seen)
-    send(ip / TCP(sport=sport, dport=dport, flags="S", seq=isn, window=65535, options=[("MSS", 1460), ("SAckOK", b"")]))
-    synack = wait_for("SYN-ACK", lambda t: t.flags.S and t.flags.A and t.ack == (isn + 1) % 2**32, mark)
-    irs = synack.seq
-    rcv = (irs + 1) % 2**32
-    send(ip / TCP(sport=sport, dport=dport, flags="A", seq=isn + 1, ack=rcv, window=65535))
-    print("overlap-client: connected from port %d" % sport, file=sys.stderr)
+    options = [("MSS", 1460), ("SAckOK", b"")]
+    prefix = b""
+    if args.socks5_listen:
+        syn = wait_for("SYN", lambda t: t.flags.S and not t.flags.A, 0)
+        dst, dport = syn[IP].src, syn[TCP].sport
+        irs = syn[TCP].seq
+        ip = IP(src=args.src, dst=dst)
+        mark = len(seen)
+        send(ip / TCP(sport=lport, dport=dport, flags="SA", seq=isn, ack=irs + 1, window=65535, options=options))
+        wait_for("ACK of our SYN", lambda t: t.flags.A and t.ack == (isn + 1) % 2**32, mark)
+        rcv = (irs + 1) % 2**32
+        # The greeting (no authentication), then the CONNECT request; the
+        # reply goes in one segment with the first data bytes, so the helper
+        # reads its 10 bytes off the head of an skb it leaves queued.
+        for what, size, answer in (("greeting", 3, b"\x05\x00"), ("request", 10, None)):
+            pkt = wait_for("SOCKS5 " + what, lambda t, n=size: payload_len(t) >= n and t.seq == rcv, 0)
+            rcv = (rcv + payload_len(pkt[TCP])) % 2**32
+            if answer:
+                send(ip / TCP(sport=lport, dport=dport, flags="PA", seq=isn + 1, ack=rcv, window=65535) / Raw(answer))
+                isn = (isn + len(answer)) % 2**32
+        prefix = b"\x05\x00\x00\x01" + bytes(6)
+        print("overlap-client: SOCKS5 request from %s:%d" % (dst, dport), file=sys.stderr)
+    else:
+        ip = IP(src=args.src, dst=dst)
+        mark = len(seen)
+        send(ip / TCP(sport=lport, dport=dport, flags="S", seq=isn, window=65535, options=options))
+        synack = wait_for("SYN-ACK", lambda t: t.flags.S and t.flags.A and t.ack == (isn + 1) % 2**32, mark)
+        rcv = (synack[TCP].seq + 1) % 2**32
+        send(ip / TCP(sport=lport, dport=dport, flags="A", seq=isn + 1, ack=rcv, window=65535))
+        print("overlap-client: connected from port %d" % lport, file=sys.stderr)
+    # Offsets below are in data; the stream on the wire is prefix + data.
+    isn = (isn + len(prefix)) % 2**32
 
     def seq_of(offset):
         return (isn + 1 + offset) % 2**32
@@ -122,7 +160,9 @@ def main():
             continue
         first, end = step
         mark = len(seen)
-        send(ip / TCP(sport=sport, dport=dport, flags="PA", seq=seq_of(first), ack=rcv, window=65535) / Raw(data[first:end]))
+        head = prefix if first == 0 else b""
+        seg = TCP(sport=lport, dport=dport, flags="PA", seq=seq_of(first - len(head)), ack=rcv, window=65535)
+        send(ip / seg / Raw(head + data[first:end]))
         if end <= sent_to:
             # All old: TCP answers with a duplicate ACK (with D-SACK).
             wait_for("ACK of the duplicate %d..%d" % (first, end), lambda t: acked(t, sent_to), mark)
@@ -132,10 +172,10 @@ def main():
         sent_to = max(sent_to, end)
 
     mark = len(seen)
-    send(ip / TCP(sport=sport, dport=dport, flags="FA", seq=seq_of(len(data)), ack=rcv, window=65535))
+    send(ip / TCP(sport=lport, dport=dport, flags="FA", seq=seq_of(len(data)), ack=rcv, window=65535))
     wait_for("ACK of our FIN", lambda t: acked(t, len(data) + 1), mark)
     fin = wait_for("FIN from the peer", lambda t: t.flags.F, 0)
-    send(ip / TCP(sport=sport, dport=dport, flags="A", seq=seq_of(len(data) + 1), ack=(fin.seq + 1) % 2**32, window=65535))
+    send(ip / TCP(sport=lport, dport=dport, flags="A", seq=seq_of(len(data) + 1), ack=(fin[TCP].seq + 1) % 2**32, window=65535))
     sniffer.stop()
     print("overlap-client: done, %d bytes" % len(data), file=sys.stderr)
 
