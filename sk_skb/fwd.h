@@ -56,6 +56,7 @@ struct fwd_config {
 	int drain_timeout_ms;
 	uint64_t queue_limit;
 	int sndbuf;
+	int rcvbuf;
 	bool reuseport;
 	bool verbose;
 };

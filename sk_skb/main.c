@@ -34,6 +34,7 @@ struct fwd_config cfg = {
 	.drain_timeout_ms = 10000,
 	.queue_limit = 16 << 20,
 	.sndbuf = 16 << 20,
+	.rcvbuf = 2 << 20,
 };
 struct fwd_counters counters;
 int epfd = -1;
@@ -72,7 +73,8 @@ static void usage(FILE *out)
 		"               [-l ... -t ... [-x ...]]... | -c FILE\n"
 		"               [--mode auto|sockmap|splice|copy] [--maps DIR] [--user USER]\n"
 		"               [--max-conns N] [--timeout MS] [--drain-timeout MS]\n"
-		"               [--queue-limit BYTES] [--sndbuf BYTES] [--reuseport] [-v]\n"
+		"               [--queue-limit BYTES] [--sndbuf BYTES] [--rcvbuf BYTES]\n"
+		"               [--reuseport] [-v]\n"
 		"  -c FILE   one \"listen target [proxy]\" per line, # starts a comment\n"
 		"  --maps    pinned maps of sockfwd-load (default $SOCKFWD_PIN_DIR or %s)\n"
 		"  --reuseport  SO_REUSEPORT on the listeners: sockfwd processes started\n"
@@ -348,6 +350,7 @@ static int parse_args(int argc, char **argv)
 		OPT_DRAIN,
 		OPT_QLIMIT,
 		OPT_SNDBUF,
+		OPT_RCVBUF,
 		OPT_REUSEPORT
 	};
 	static const struct option options[] = {
@@ -363,6 +366,7 @@ static int parse_args(int argc, char **argv)
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
 		{ "queue-limit", required_argument, NULL, OPT_QLIMIT },
 		{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
+		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
 		{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -433,6 +437,12 @@ static int parse_args(int argc, char **argv)
 			if (parse_number("--sndbuf", optarg, 0, INT_MAX, &number))
 				return -EINVAL;
 			cfg.sndbuf = (int)number;
+			break;
+		case OPT_RCVBUF:
+			/* the kernel doubles it: keep the double an int */
+			if (parse_number("--rcvbuf", optarg, 0, INT_MAX / 2, &number))
+				return -EINVAL;
+			cfg.rcvbuf = (int)number;
 			break;
 		case OPT_REUSEPORT:
 			cfg.reuseport = true;

@@ -24,14 +24,8 @@
 
 #define BUF_SIZE 65536
 #define TCP_STATE_ESTABLISHED 1 /* tcpi_state; not in the uapi headers */
-/* Receive buffer of sockmap sockets.  Redirected bytes leave it at once, so
- * it costs nothing while the program redirects and lets the window reach a
- * few MiB (the default, never autotuned without reads, kept it at 64 KiB).
- * While a direction is paused it bounds what waits in src for the helper,
- * and so the buffer the helper needs to take it in one peek.
- */
-#define SOCKMAP_RCVBUF (2 << 20) /* the kernel doubles it */
-#define PEEK_MAX (4 << 20)
+/* Largest peek with --rcvbuf 0 (autotuned receive buffers). */
+#define PEEK_MAX_AUTOTUNED (4 << 20)
 /* Paused directions' buffers beyond BUF_SIZE, all flows together.  Over
  * it a direction moves BUF_SIZE at a time: slower to hand back to the
  * program, never stuck.
@@ -153,15 +147,24 @@ static void set_sndbuf(int fd)
 	warned = true;
 }
 
+/* Receive buffer of sockmap sockets (--rcvbuf).  Redirected bytes leave it
+ * at once, so it costs nothing while the program redirects and lets the
+ * window reach a few MiB (the default, never autotuned without reads, kept
+ * it at 64 KiB).  While a direction is paused it bounds what waits in src for
+ * the helper, and so the buffer the helper needs to take it in one peek.
+ */
 static void set_rcvbuf(int fd)
 {
-	int size = SOCKMAP_RCVBUF;
+	int size = cfg.rcvbuf;
 
-	/* Within net.core.rmem_max no capability is needed; failing only
-	 * leaves the window small and the pauses longer.
+	if (size <= 0)
+		return;
+	/* Without CAP_NET_ADMIN, SO_RCVBUF silently stops at
+	 * net.core.rmem_max (208 KiB on a stock Debian): the window is
+	 * smaller and pauses come sooner, nothing worse.
 	 */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
 enum { SOCKMAP_OK, SOCKMAP_CLEAN_FAIL, SOCKMAP_PARTIAL };
@@ -440,7 +443,7 @@ static int look_at_src(struct flow *f, struct dir *d)
 static int peek_passed(struct flow *f, struct dir *d, bool *got)
 {
 	struct sockfwd_state state;
-	size_t size, room;
+	size_t size, room, peek_max;
 	uint64_t waiting;
 	ssize_t n;
 	int err;
@@ -452,7 +455,9 @@ static int peek_passed(struct flow *f, struct dir *d, bool *got)
 	d->passed = state.passed;
 	waiting = state.passed - d->consumed;
 	room = peek_mem >= PEEK_MEM_MAX ? 0 : PEEK_MEM_MAX - peek_mem;
-	size = waiting > PEEK_MAX ? PEEK_MAX : (size_t)waiting;
+	/* The kernel doubles the receive buffer: that is what may wait. */
+	peek_max = cfg.rcvbuf > 0 ? 2 * (size_t)cfg.rcvbuf : PEEK_MAX_AUTOTUNED;
+	size = waiting > peek_max ? peek_max : (size_t)waiting;
 	if (size > BUF_SIZE + beyond_base(d->cap) + room)
 		size = BUF_SIZE + beyond_base(d->cap) + room;
 	/* Nothing passed: one byte finds a FIN, or a byte counted just now. */

@@ -355,6 +355,29 @@ stalled_receiver() {
 	check_eq "$got" "$want" "sha256 of 256 MiB after the stall"
 }
 
+# --rcvbuf and --sndbuf reach both sockets of a sockmap flow (the kernel
+# doubles what it is given); a flow that both ends hold open.
+test_buffers_sockmap() {
+	local skmem
+	sfw_topology
+	sfw_load_maps
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap \
+		--rcvbuf 1000000 --sndbuf 3000000
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g 1000 -H
+	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' | grep -c '^key') -eq 2 ]" ||
+		fail "the flow did not enter the map"
+	for filter in "sport = :1000" "dport = :5001"; do
+		skmem=$(nsx fwd ss -tmnH state established "( $filter )" | grep -o 'skmem:([^)]*)')
+		log "$filter: $skmem"
+		case $skmem in
+		*,rb2000000,*tb6000000,*) ;;
+		*) fail "buffers of the socket with $filter: $skmem" ;;
+		esac
+	done
+}
+
 # With the receiver stalled, the kernel's redirect queue would take all
 # the sender gives (no accounting, no window): the helper pauses the flow
 # past --queue-limit, so the sender is held back by TCP's window.
