@@ -15,12 +15,37 @@ OVERLAP_CLIENT=$ROOT/tests/tools/overlap-client.py
 OVERLAP_PARTIAL=5500
 OVERLAP_SIZE=20000
 
+# overlap_finish PID ROLE ERR RECEIVER RECEIVER_ERR DIR: once both sockets
+# are in the sockhash, let the scapy side (PID, a ROLE writing to ERR) send;
+# then RECEIVER must have got the stream once, in order, in $TEST_TMP/got.
+overlap_finish() {
+	local pid=$1 role=$2 err=$3 receiver=$4 receiver_err=$5 dir=$6 got want
+	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' 2>/dev/null | grep -c '^key') = 2 ]" ||
+		{ cat "$SFW_LOG"; fail "the sockets did not go into the sockhash"; }
+	touch "$TEST_TMP/go"
+	wait_for 15 sh -c "! kill -0 $pid 2>/dev/null" || fail "$role did not finish"
+	wait "$pid" || { cat "$TEST_TMP/$err"; fail "$role failed"; }
+	log "$(cat "$TEST_TMP/$err")"
+	wait_log "close=eof"
+	wait_for 5 test -s "$TEST_TMP/$receiver_err" || fail "$receiver did not finish"
+	log "$receiver: $(cat "$TEST_TMP/$receiver_err")"
+	grep -F "$dir:" "$SFW_LOG" | sed 's/^/# /'
+	log "$(log_lines)"
+	got=$(sha256sum <"$TEST_TMP/got" | cut -d' ' -f1)
+	want=$(sha256sum <"$TEST_TMP/want" | cut -d' ' -f1)
+	if [ "$got" != "$want" ]; then
+		cmp "$TEST_TMP/got" "$TEST_TMP/want"
+		fail "$receiver got $(stat -c %s "$TEST_TMP/got") bytes, not the $OVERLAP_SIZE sent once in order"
+	fi
+	log "ok: the $receiver got the $OVERLAP_SIZE bytes once, in order"
+}
+
 # overlap_run [early]: one connection through sockfwd, sockmap mode, direct
 # target.  With "early" the first 1000 bytes arrive before sockfwd has the
 # sockets in its map (the upstream SYN is dropped once, so the connect
 # takes a retransmission), otherwise after.
 overlap_run() {
-	local early=${1:-} got want line
+	local early=${1:-} line
 	/usr/bin/python3 -c 'import scapy.all' 2>/dev/null || skip "python3-scapy not installed"
 	need iptables
 	sfw_topology
@@ -46,26 +71,8 @@ overlap_run() {
 		check_eq "$(sfw_entries)" 0 "sockhash entries with the first bytes in"
 		nsx srv iptables -D INPUT -p tcp --syn --dport 5001 -j DROP
 	fi
-	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' 2>/dev/null | grep -c '^key') = 2 ]" ||
-		{ cat "$SFW_LOG"; fail "the sockets did not go into the sockhash"; }
-	touch "$TEST_TMP/go"
-	wait_for 15 sh -c "! kill -0 $client 2>/dev/null" || fail "client did not finish"
-	wait "$client" || { cat "$TEST_TMP/cli.err"; fail "client failed"; }
-	log "$(cat "$TEST_TMP/cli.err")"
-	wait_log "close=eof"
-	wait_for 5 test -s "$TEST_TMP/srv.err" || fail "server did not finish"
-	log "server: $(cat "$TEST_TMP/srv.err")"
-	grep -F 'up:' "$SFW_LOG" | sed 's/^/# /'
+	overlap_finish "$client" client cli.err server srv.err up
 	line=$(log_lines)
-	log "$line"
-
-	got=$(sha256sum <"$TEST_TMP/got" | cut -d' ' -f1)
-	want=$(sha256sum <"$TEST_TMP/want" | cut -d' ' -f1)
-	if [ "$got" != "$want" ]; then
-		cmp "$TEST_TMP/got" "$TEST_TMP/want"
-		fail "server got $(stat -c %s "$TEST_TMP/got") bytes, not the $OVERLAP_SIZE sent once in order"
-	fi
-	log "ok: the server got the $OVERLAP_SIZE bytes once, in order"
 	case $line in
 	*" mode=sockmap up=$OVERLAP_SIZE down=0 "*) ;;
 	*) fail "log line does not say mode=sockmap up=$OVERLAP_SIZE down=0" ;;
@@ -90,7 +97,7 @@ test_overlap_early_bytes_sockmap() { overlap_run early; }
 # reads the 10-byte reply, so copied_seq is 10 bytes into that skb when the
 # verdict first sees it: those 10 are cut too, and the client gets only data.
 test_overlap_socks_reply_sockmap() {
-	local got want line proxy
+	local line proxy
 	/usr/bin/python3 -c 'import scapy.all' 2>/dev/null || skip "python3-scapy not installed"
 	need iptables
 	sfw_topology
@@ -107,26 +114,8 @@ test_overlap_socks_reply_sockmap() {
 	wait_for 10 grep -q listening "$TEST_TMP/proxy.err" || { cat "$TEST_TMP/proxy.err"; fail "proxy did not start"; }
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H -o "$TEST_TMP/got" 2>"$TEST_TMP/cli.err"
 	wait_for 10 test -s "$TEST_TMP/ready" || { cat "$TEST_TMP/proxy.err"; fail "no SOCKS5 exchange"; }
-	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' 2>/dev/null | grep -c '^key') = 2 ]" ||
-		{ cat "$SFW_LOG"; fail "the sockets did not go into the sockhash"; }
-	touch "$TEST_TMP/go"
-	wait_for 15 sh -c "! kill -0 $proxy 2>/dev/null" || fail "proxy did not finish"
-	wait "$proxy" || { cat "$TEST_TMP/proxy.err"; fail "proxy failed"; }
-	log "$(cat "$TEST_TMP/proxy.err")"
-	wait_log "close=eof"
-	wait_for 5 test -s "$TEST_TMP/cli.err" || fail "client did not finish"
-	log "client: $(cat "$TEST_TMP/cli.err")"
-	grep -F 'down:' "$SFW_LOG" | sed 's/^/# /'
+	overlap_finish "$proxy" proxy proxy.err client cli.err down
 	line=$(log_lines)
-	log "$line"
-
-	got=$(sha256sum <"$TEST_TMP/got" | cut -d' ' -f1)
-	want=$(sha256sum <"$TEST_TMP/want" | cut -d' ' -f1)
-	if [ "$got" != "$want" ]; then
-		cmp "$TEST_TMP/got" "$TEST_TMP/want"
-		fail "client got $(stat -c %s "$TEST_TMP/got") bytes, not the $OVERLAP_SIZE sent once in order"
-	fi
-	log "ok: the client got the $OVERLAP_SIZE bytes once, in order"
 	case $line in
 	*" mode=sockmap up=0 down=$OVERLAP_SIZE early=1000 "*) ;;
 	*) fail "log line does not say mode=sockmap up=0 down=$OVERLAP_SIZE early=1000" ;;
