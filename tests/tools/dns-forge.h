@@ -329,6 +329,36 @@ static inline int forgeries_plan(enum forge_style style, const struct dns_query 
 	return count;
 }
 
+/* Write the IP header of a packet carrying PAYLOAD_LEN bytes of PROTO from
+ * SRC to DST into OUT (zeroed by the caller): IPv4 with ID and DF as given,
+ * or IPv6 with flow label 0; TTL 64 either way.  Returns the sum the
+ * transport checksum starts from (the pseudo-header).
+ */
+static inline uint32_t ip_header_write(uint8_t *out, const struct ip_address *src,
+				       const struct ip_address *dst, uint8_t proto,
+				       size_t payload_len, uint16_t ip_id, bool dont_fragment)
+{
+	if (src->family == AF_INET) {
+		out[0] = 0x45;
+		put_be16(out + 2, IPV4_HEADER_LEN + payload_len);
+		put_be16(out + 4, ip_id);
+		put_be16(out + 6, dont_fragment ? IP_DF_BIT : 0);
+		out[8] = 64;
+		out[9] = proto;
+		memcpy(out + 12, &src->v4, 4);
+		memcpy(out + 16, &dst->v4, 4);
+		put_be16(out + 10, checksum_fold(checksum_add(0, out, IPV4_HEADER_LEN)));
+		return checksum_add(0, out + 12, 8) + proto + payload_len;
+	}
+	out[0] = 0x60;
+	put_be16(out + 4, payload_len);
+	out[6] = proto;
+	out[7] = 64;
+	memcpy(out + 8, &src->v6, 16);
+	memcpy(out + 24, &dst->v6, 16);
+	return checksum_add(0, out + 8, 32) + proto + payload_len;
+}
+
 /* Build the IP packet of FORGERY answering QUERY into OUT; returns its length. */
 static inline size_t forgery_build(const struct dns_query *query, const struct forgery *forgery,
 				   uint8_t *out, size_t room)
@@ -368,27 +398,8 @@ static inline size_t forgery_build(const struct dns_query *query, const struct f
 	put_be16(udp + 2, query->client_port);
 	put_be16(udp + 4, udp_len);
 
-	if (query->client.family == AF_INET) {
-		out[0] = 0x45;
-		put_be16(out + 2, ip_len + udp_len);
-		put_be16(out + 4, forgery->ip_id);
-		put_be16(out + 6, forgery->dont_fragment ? IP_DF_BIT : 0);
-		out[8] = 64;
-		out[9] = IPPROTO_UDP;
-		memcpy(out + 12, &query->resolver.v4, 4);
-		memcpy(out + 16, &query->client.v4, 4);
-		put_be16(out + 10, checksum_fold(checksum_add(0, out, IPV4_HEADER_LEN)));
-		sum = checksum_add(0, out + 12, 8);
-	} else {
-		out[0] = 0x60;
-		put_be16(out + 4, udp_len);
-		out[6] = IPPROTO_UDP;
-		out[7] = 64;
-		memcpy(out + 8, &query->resolver.v6, 16);
-		memcpy(out + 24, &query->client.v6, 16);
-		sum = checksum_add(0, out + 8, 32);
-	}
-	sum += IPPROTO_UDP + udp_len;
+	sum = ip_header_write(out, &query->resolver, &query->client, IPPROTO_UDP, udp_len,
+			      forgery->ip_id, forgery->dont_fragment);
 	sum = checksum_fold(checksum_add(sum, udp, udp_len));
 	put_be16(udp + 6, sum ? sum : 0xffff); /* 0 means "no checksum" */
 	return ip_len + udp_len;

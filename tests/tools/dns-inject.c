@@ -263,32 +263,14 @@ static size_t tcp_reset_build(const struct ip_address *src, uint16_t sport,
 	uint32_t sum;
 
 	memset(out, 0, ip_len + TCP_HEADER_LEN);
-	if (src->family == AF_INET) {
-		out[0] = 0x45;
-		put_be16(out + 2, ip_len + TCP_HEADER_LEN);
-		put_be16(out + 4, random_nonzero_id());
-		out[8] = 64;
-		out[9] = IPPROTO_TCP;
-		memcpy(out + 12, &src->v4, 4);
-		memcpy(out + 16, &dst->v4, 4);
-		put_be16(out + 10, checksum_fold(checksum_add(0, out, IPV4_HEADER_LEN)));
-		sum = checksum_add(0, out + 12, 8);
-	} else {
-		out[0] = 0x60;
-		put_be16(out + 4, TCP_HEADER_LEN);
-		out[6] = IPPROTO_TCP;
-		out[7] = 64;
-		memcpy(out + 8, &src->v6, 16);
-		memcpy(out + 24, &dst->v6, 16);
-		sum = checksum_add(0, out + 8, 32);
-	}
+	sum = ip_header_write(out, src, dst, IPPROTO_TCP, TCP_HEADER_LEN, random_nonzero_id(),
+			      false);
 	put_be16(tcp, sport);
 	put_be16(tcp + 2, dport);
 	put_be32(tcp + 4, seq);
 	put_be32(tcp + 8, ack);
 	tcp[12] = (TCP_HEADER_LEN / 4) << 4;
 	tcp[13] = TCP_FLAG_RST | TCP_FLAG_ACK;
-	sum += IPPROTO_TCP + TCP_HEADER_LEN;
 	put_be16(tcp + 16, checksum_fold(checksum_add(sum, tcp, TCP_HEADER_LEN)));
 	return ip_len + TCP_HEADER_LEN;
 }
