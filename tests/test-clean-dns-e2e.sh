@@ -134,14 +134,6 @@ style_of_counter() {
 	done
 }
 
-# stop_injector: SIGTERM it and check its own total against its lines.
-stop_injector() {
-	kill -TERM "$INJECT_PID"
-	wait "$INJECT_PID" 2>/dev/null
-	check_eq "$(sed -n 's/^total \([0-9]*\)$/\1/p' "$TEST_TMP/inject.log")" "$(dns_forgeries)" \
-		"injector total at SIGTERM"
-}
-
 e2e_setup() {
 	need_clean_dns
 	dns_topology
@@ -155,7 +147,7 @@ test_e2e_styles_ipv4_generic() {
 	for style in ipid0 df aa rawname; do
 		dns_start_injector r0 "$style"
 		e2e_round c0 generic "$style" 4
-		stop_injector
+		dns_stop_injector
 	done
 }
 
@@ -166,7 +158,7 @@ test_e2e_styles_ipv6_generic() {
 	for style in aa rawname; do
 		dns_start_injector r0 "$style"
 		e2e_round c0 generic "$style" 6
-		stop_injector
+		dns_stop_injector
 	done
 }
 
@@ -177,14 +169,14 @@ test_e2e_native_all_styles() {
 	e2e_setup
 	dns_start_injector r0 ipid0,df,aa,rawname
 	e2e_round c0 native ipid0,df,aa,rawname 4 6
-	stop_injector
+	dns_stop_injector
 }
 
 test_e2e_tc_all_styles() {
 	e2e_setup
 	dns_start_injector r0 ipid0,df,aa,rawname
 	e2e_round c0 tc ipid0,df,aa,rawname 4 6
-	stop_injector
+	dns_stop_injector
 }
 
 # The client on a tun device (no link-layer header: section "l3"), the
@@ -194,7 +186,7 @@ test_e2e_tun_generic() {
 	dns_tun_client
 	dns_start_injector w0 ipid0,df,aa,rawname
 	e2e_round tun0 generic ipid0,df,aa,rawname 4 6
-	stop_injector
+	dns_stop_injector
 }
 
 # The same tun client under tc (section "classifier_l3"), this time with
@@ -248,7 +240,7 @@ test_e2e_injector_fingerprints() {
 			"$style: dig gets the forged address"
 		sleep 0.3 # the genuine answer, too, for the watcher
 		check_eq "$(forged_signatures "$mark")" "${expected[$style]}" "$style forgeries"
-		stop_injector
+		dns_stop_injector
 	done
 	# gfw2025 answers an RD=0 query with 0x8400 (AA, no RA), the pair again.
 	dns_start_injector r0 gfw2025

@@ -261,14 +261,6 @@ stateful_round() {
 	check_eq "$(delta pass_clean)" "$queries" "pass_clean (one genuine answer per query)"
 }
 
-# stop_injector: SIGTERM it; its own total must match its lines.
-stop_injector() {
-	kill -TERM "$INJECT_PID"
-	wait "$INJECT_PID" 2>/dev/null
-	check_eq "$(sed -n 's/^total \([0-9]*\)$/\1/p' "$TEST_TMP/inject.log")" "$(dns_forgeries)" \
-		"injector total at SIGTERM"
-}
-
 # The race without clean-dns, then clean-dns in each mode on the client's
 # veth: dig (EDNS and not) and getent (edns0 and not), IPv4 and IPv6.
 test_stateful_race_all_modes() {
@@ -295,7 +287,7 @@ test_stateful_race_all_modes() {
 		stateful_round "$mode" 4 6
 		detach
 	done
-	stop_injector
+	dns_stop_injector
 }
 
 # An RD=0 query gets two 0x8400 (AA, no RA) forgeries: aa-single passes
@@ -366,7 +358,7 @@ test_stateful_rd0_and_full_query_map() {
 	lookups 4 genuine
 	lookups 6 genuine
 	check_drops drop_bogus_addr="$(forgeries_since_mark | wc -l)"
-	stop_injector
+	dns_stop_injector
 }
 
 # watch_fields FILTER FIELD: the distinct values of FIELD over the response
@@ -431,7 +423,7 @@ test_stateful_flow_label() {
 	check_drops drop_flow_label="$(forgeries_since_mark | wc -l)"
 	check_eq "$(delta pass_clean)" "$(forgeries_since_mark | queries_of)" \
 		"pass_clean (one genuine answer per query)"
-	stop_injector
+	dns_stop_injector
 }
 
 # dig_once SERVER NAME TYPE [DIG OPTION...]: the answer, or nothing within a
@@ -572,7 +564,7 @@ test_stateful_nat_router() {
 	detach
 	stateful_round tc 4
 	detach
-	stop_injector
+	dns_stop_injector
 }
 
 # The hop-count profile is learned from the resolver's TCP segments.  A
@@ -615,7 +607,7 @@ test_stateful_hop_profile_vs_tcp_reset() {
 			wrong+=" $GENUINE_TTL), dig +noedns got $got_plain, dig (EDNS) got $got_edns;"
 		fi
 	done
-	stop_injector
+	dns_stop_injector
 	[ -z "$wrong" ] && return 0
 	"$CLEAN_DNS" status >&2
 	fail "hop-count: the censor's TCP RST (TTL $FORGED_TTL) poisons the resolver's profile:" \

@@ -357,6 +357,14 @@ dns_forgeries() {
 	fi
 }
 
+# dns_stop_injector: SIGTERM dns-inject; its own total must match its lines.
+dns_stop_injector() {
+	kill -TERM "$INJECT_PID"
+	wait "$INJECT_PID" 2>/dev/null
+	check_eq "$(sed -n 's/^total \([0-9]*\)$/\1/p' "$TEST_TMP/inject.log")" "$(dns_forgeries)" \
+		"injector total at SIGTERM"
+}
+
 # dns_client_resolv_conf SERVER: a resolv.conf for the client's glibc.
 dns_client_resolv_conf() {
 	printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$1" >"$TEST_TMP/resolv.conf"
