@@ -448,6 +448,18 @@ void flow_event(void *ptr, uint32_t events)
 		flow_close(f, "eof", RESET_NONE);
 }
 
+/* The program paused a socket at its redirect limit (kmaps events): a
+ * scan, as pauses are rare next to the bytes that cause them.
+ */
+void flow_kick(uint64_t cookie)
+{
+	struct flow *f;
+
+	for (f = flows; f; f = f->next)
+		if (f->phase == PH_RELAY && f->mode == MODE_SOCKMAP)
+			relay_kick(f, cookie);
+}
+
 void flow_tick(uint64_t now)
 {
 	struct flow *f, *next;

@@ -41,6 +41,9 @@ struct dir {
 	bool drained; /* while paused: no redirected byte is left queued */
 	uint32_t gen;
 	uint64_t consumed; /* bytes the helper read from src in sockmap mode */
+	/* The control block last written (sockfwd.h). */
+	uint32_t ctl_mode;
+	uint64_t ctl_consumed, limit;
 	uint64_t passed; /* bytes the program passed to src, last seen */
 	uint64_t last_redirected;
 	uint64_t next_check, interval;
@@ -83,6 +86,8 @@ struct flow {
 void relay_start(struct flow *f);
 int relay_pump(struct flow *f);
 int relay_check(struct flow *f, uint64_t now);
+/* The program paused the socket with this cookie: look at it now. */
+void relay_kick(struct flow *f, uint64_t cookie);
 uint32_t relay_wanted(const struct flow *f, int side);
 bool relay_fd_finished(const struct flow *f, int side);
 uint64_t relay_next_check(const struct flow *f);

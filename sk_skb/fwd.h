@@ -35,7 +35,7 @@ struct fwd_proxy {
 };
 
 /* What epoll's data pointer refers to: a listener or one side of a flow. */
-enum fwd_kind { KIND_LISTENER, KIND_SIGNAL, KIND_FLOW_CLIENT, KIND_FLOW_UPSTREAM };
+enum fwd_kind { KIND_LISTENER, KIND_SIGNAL, KIND_EVENTS, KIND_FLOW_CLIENT, KIND_FLOW_UPSTREAM };
 
 struct fwd_listener {
 	enum fwd_kind kind; /* first: epoll data points here */
@@ -105,12 +105,15 @@ enum socks5_next socks5_parse_reply(enum socks5_stage stage, bool has_auth, cons
 
 /* kmaps.c: the pinned maps of sockfwd-load. */
 int kmaps_open(const char *dir);
+void kmaps_close(void);
 bool kmaps_available(void);
 bool kmaps_verdict_attached(void);
 int kmaps_cookie(int fd, uint64_t *cookie);
-int kmaps_prepare(uint64_t cookie);
+int kmaps_prepare(uint64_t cookie, uint64_t limit);
 int kmaps_insert(uint64_t key_cookie, int peer_fd);
-int kmaps_set_ctl(uint64_t cookie, uint32_t mode, uint32_t gen, uint64_t consumed);
+int kmaps_set_ctl(uint64_t cookie, uint32_t mode, uint32_t gen, uint64_t consumed, uint64_t limit);
+int kmaps_events_fd(void (*cb)(uint64_t cookie));
+void kmaps_events_read(void);
 struct sockfwd_state;
 int kmaps_state(uint64_t cookie, struct sockfwd_state *state);
 void kmaps_forget(uint64_t cookie);
@@ -120,6 +123,7 @@ int kmaps_peers_count(void);
 void flow_accept(struct fwd_listener *l);
 void flow_event(void *ptr, uint32_t events);
 void flow_tick(uint64_t now_ms);
+void flow_kick(uint64_t cookie);
 uint64_t flow_next_tick(void);
 void flow_abort_all(const char *reason);
 void flow_reap(void);

@@ -3,10 +3,12 @@
  * control and state hashes the verdict program reads and writes.
  */
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "fwd.h"
 #include "sockfwd.h"
@@ -15,7 +17,9 @@
 #define SO_COOKIE 57
 #endif
 
-static int peers_fd = -1, ctl_fd = -1, state_fd = -1;
+static int peers_fd = -1, ctl_fd = -1, state_fd = -1, events_fd = -1;
+static struct ring_buffer *events;
+static void (*paused_cb)(uint64_t cookie);
 
 static int open_pinned(const char *dir, const char *name)
 {
@@ -31,19 +35,92 @@ static int open_pinned(const char *dir, const char *name)
 	return fd;
 }
 
+/* Maps pinned by another build of sockfwd.o (another control block) would
+ * be misread: say which, and how to get the right ones.
+ */
+static int check_ctl_size(const char *dir)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(ctl_fd, &info, &len) < 0)
+		return -errno;
+	if (info.value_size == sizeof(struct sockfwd_ctl))
+		return 0;
+	fprintf(stderr,
+		"sockfwd: %s/%s holds %u-byte entries, this sockfwd writes %zu: "
+		"the maps come from another sockfwd.o; run sockfwd-load reload\n",
+		dir, SOCKFWD_CTL_MAP, info.value_size, sizeof(struct sockfwd_ctl));
+	return -EPROTO;
+}
+
 int kmaps_open(const char *dir)
 {
-	peers_fd = open_pinned(dir, SOCKFWD_PEERS_MAP);
-	ctl_fd = open_pinned(dir, SOCKFWD_CTL_MAP);
-	state_fd = open_pinned(dir, SOCKFWD_STATE_MAP);
-	if (peers_fd < 0 || ctl_fd < 0 || state_fd < 0)
-		return peers_fd < 0 ? peers_fd : ctl_fd < 0 ? ctl_fd : state_fd;
+	const char *names[] = { SOCKFWD_PEERS_MAP, SOCKFWD_CTL_MAP, SOCKFWD_STATE_MAP,
+				SOCKFWD_EVENTS_MAP };
+	int *fds[] = { &peers_fd, &ctl_fd, &state_fd, &events_fd };
+	int err = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		*fds[i] = open_pinned(dir, names[i]);
+		if (*fds[i] < 0 && !err)
+			err = *fds[i];
+	}
+	if (!err)
+		err = check_ctl_size(dir);
+	if (err)
+		kmaps_close();
+	return err;
+}
+
+void kmaps_close(void)
+{
+	int *fds[] = { &peers_fd, &ctl_fd, &state_fd, &events_fd };
+	size_t i;
+
+	ring_buffer__free(events);
+	events = NULL;
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	uint64_t cookie;
+
+	(void)ctx;
+	if (size < sizeof(cookie))
+		return 0;
+	memcpy(&cookie, data, sizeof(cookie));
+	paused_cb(cookie);
 	return 0;
+}
+
+/* A descriptor for epoll that turns readable when the program has paused a
+ * socket at its redirect limit; kmaps_events_read() then calls cb with
+ * each such socket's cookie.
+ */
+int kmaps_events_fd(void (*cb)(uint64_t cookie))
+{
+	paused_cb = cb;
+	events = ring_buffer__new(events_fd, on_event, NULL, NULL);
+	if (!events)
+		return -errno;
+	return ring_buffer__epoll_fd(events);
+}
+
+void kmaps_events_read(void)
+{
+	ring_buffer__consume(events);
 }
 
 bool kmaps_available(void)
 {
-	return peers_fd >= 0 && ctl_fd >= 0 && state_fd >= 0;
+	return peers_fd >= 0;
 }
 
 /* False only when the kernel says no verdict program is attached to the
@@ -73,15 +150,15 @@ int kmaps_cookie(int fd, uint64_t *cookie)
 
 /* Zeroed counters and "resume once nothing is left to read" (gen 1,
  * consumed 0): until the socket's own entry is in the SOCKHASH, its bytes
- * are passed and counted; after, they are redirected.
+ * are passed and counted; after, they are redirected, up to limit bytes.
  */
-int kmaps_prepare(uint64_t cookie)
+int kmaps_prepare(uint64_t cookie, uint64_t limit)
 {
 	struct sockfwd_state state = { 0 };
 
 	if (bpf_map_update_elem(state_fd, &cookie, &state, BPF_ANY) < 0)
 		return -errno;
-	return kmaps_set_ctl(cookie, SOCKFWD_RESUME, 1, 0);
+	return kmaps_set_ctl(cookie, SOCKFWD_RESUME, 1, 0, limit);
 }
 
 /* Bytes arriving on the socket whose cookie is key_cookie go to peer_fd.
@@ -96,9 +173,11 @@ int kmaps_insert(uint64_t key_cookie, int peer_fd)
 	return 0;
 }
 
-int kmaps_set_ctl(uint64_t cookie, uint32_t mode, uint32_t gen, uint64_t consumed)
+int kmaps_set_ctl(uint64_t cookie, uint32_t mode, uint32_t gen, uint64_t consumed, uint64_t limit)
 {
-	struct sockfwd_ctl ctl = { .mode = mode, .gen = gen, .consumed = consumed };
+	struct sockfwd_ctl ctl = {
+		.mode = mode, .gen = gen, .consumed = consumed, .redirect_limit = limit
+	};
 
 	if (bpf_map_update_elem(ctl_fd, &cookie, &ctl, BPF_ANY) < 0)
 		return -errno;

@@ -510,6 +510,22 @@ static const char *sockmap_kernel_unsafe(char *why, size_t size)
 	return why;
 }
 
+/* The program's word that it paused a socket at its redirect limit. */
+static int watch_pauses(void)
+{
+	static enum fwd_kind events_source = KIND_EVENTS;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &events_source };
+	int fd = kmaps_events_fd(flow_kick);
+
+	if (fd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int err = fd < 0 ? fd : -errno;
+
+		kmaps_close();
+		return err;
+	}
+	return 0;
+}
+
 static int setup(void)
 {
 	char unsafe_text[160];
@@ -547,6 +563,8 @@ static int setup(void)
 		if (unsafe)
 			logmsg("warning: %s; --mode sockmap tries it anyway", unsafe);
 		err = kmaps_open(cfg.maps_dir);
+		if (!err)
+			err = watch_pauses();
 		if (err)
 			logmsg("sockmap unavailable (%s): flows use %s", strerror(-err),
 			       cfg.mode == MODE_AUTO ? "splice" : "splice (fallback)");
@@ -612,6 +630,8 @@ int main(int argc, char **argv)
 				flow_accept(events[i].data.ptr);
 			else if (*kind == KIND_SIGNAL)
 				handle_signals();
+			else if (*kind == KIND_EVENTS)
+				kmaps_events_read();
 			else
 				flow_event(events[i].data.ptr, events[i].events);
 		}

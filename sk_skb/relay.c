@@ -33,8 +33,9 @@
 #define PEEK_MEM_MAX ((size_t)64 << 20)
 #define PIPE_SIZE (256 * 1024)
 /* How often the helper looks at a sockmap direction: soon while something
- * is pending, every few ms while bytes flow (the queue grows at most by
- * rate x interval past the limit), backing off while idle.
+ * is pending, every few ms while bytes flow (to raise the redirect limit as
+ * the queue drains), backing off while idle.  The program enforces the
+ * limit itself and wakes us through the event ring when it pauses.
  */
 #define CHECK_PENDING_MS 1
 #define CHECK_ACTIVE_MS 4
@@ -97,6 +98,62 @@ static void set_check(struct dir *d, uint64_t now, uint64_t interval)
 	d->interval = interval;
 	d->next_check = now + interval;
 	tick_at(d->next_check);
+}
+
+/* The direction's control block as the program reads it (sockfwd.h). */
+static int write_ctl(struct dir *d, uint32_t mode, uint64_t consumed, uint64_t limit)
+{
+	int err = kmaps_set_ctl(d->src_cookie, mode, d->gen, consumed, limit);
+
+	if (err)
+		return err;
+	d->ctl_mode = mode;
+	d->ctl_consumed = consumed;
+	d->limit = limit;
+	return 0;
+}
+
+/* Redirect up to --queue-limit bytes beyond what has left the queue. */
+static uint64_t limit_from(uint64_t entered)
+{
+	return entered + cfg.queue_limit < entered ? UINT64_MAX : entered + cfg.queue_limit;
+}
+
+/* Redirecting -> paused: bytes the program passes stay in src's receive
+ * queue, where TCP's window holds the sender back, and go the paused way.
+ */
+static int pause_dir(struct flow *f, struct dir *d, const char *why)
+{
+	int err = write_ctl(d, SOCKFWD_PASS, d->consumed, 0);
+
+	if (err)
+		return fail(f, d->src_side, err);
+	d->ks = KS_PASS;
+	d->drained = false;
+	counters.pauses++;
+	if (cfg.verbose)
+		logmsg("%s %s: paused, %s", f->client_text, d->src_side ? "down" : "up", why);
+	set_check(d, now_ms(), CHECK_PENDING_MS);
+	return 0;
+}
+
+/* The program redirected since our RESUME: the direction is the kernel's. */
+static void resumed(struct flow *f, struct dir *d)
+{
+	d->ks = KS_KERNEL;
+	counters.resumes++;
+	if (cfg.verbose)
+		logmsg("%s %s: redirecting again after %llu bytes copied", f->client_text,
+		       d->src_side ? "down" : "up", (unsigned long long)d->consumed);
+}
+
+void relay_kick(struct flow *f, uint64_t cookie)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (f->d[i].src_cookie == cookie && f->d[i].ks == KS_KERNEL)
+			set_check(&f->d[i], now_ms(), 0);
 }
 
 static void dir_init(struct flow *f, int i)
@@ -223,7 +280,7 @@ static int sockmap_setup(struct flow *f)
 			f->early_bytes += (uint64_t)queued;
 		err = kmaps_cookie(f->fd[i], &f->cookie[i]);
 		if (!err)
-			err = kmaps_prepare(f->cookie[i]);
+			err = kmaps_prepare(f->cookie[i], limit_from(0));
 		if (err)
 			goto clean_fail;
 	}
@@ -235,7 +292,7 @@ static int sockmap_setup(struct flow *f)
 		/* The client socket has a verdict program now: its bytes are
 		 * passed to its own queue and only recv() sees them.
 		 */
-		kmaps_set_ctl(f->cookie[0], SOCKFWD_PASS, 1, 0);
+		kmaps_set_ctl(f->cookie[0], SOCKFWD_PASS, 1, 0, 0);
 		snprintf(f->fallback_text, sizeof(f->fallback_text), "sockmap insert: %s",
 			 strerror(-err));
 		return SOCKMAP_PARTIAL;
@@ -261,13 +318,13 @@ static int sockmap_setup(struct flow *f)
 			 * RESUME rule (passed == consumed == 0) already redirects
 			 * every byte; make it plain.
 			 */
-			kmaps_set_ctl(d->src_cookie, SOCKFWD_REDIRECT, d->gen, 0);
+			write_ctl(d, SOCKFWD_REDIRECT, 0, limit_from(0));
 			d->ks = KS_KERNEL;
 		} else {
 			/* Bytes came while only the peer's entry existed: they wait
 			 * in the socket for us, and nothing was redirected yet.
 			 */
-			kmaps_set_ctl(d->src_cookie, SOCKFWD_PASS, d->gen, 0);
+			write_ctl(d, SOCKFWD_PASS, 0, 0);
 			d->ks = KS_PASS;
 		}
 		set_check(d, now_ms(), CHECK_PENDING_MS);
@@ -422,19 +479,10 @@ static int look_at_src(struct flow *f, struct dir *d)
 {
 	char byte;
 	ssize_t n = recv(d->src, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	int err;
 
-	if (n > 0) {
-		err = kmaps_set_ctl(d->src_cookie, SOCKFWD_PASS, d->gen, d->consumed);
-		if (err)
-			return fail(f, d->src_side, err);
-		d->ks = KS_PASS;
-		d->drained = false;
-		set_check(d, now_ms(), CHECK_PENDING_MS);
-	} else {
-		return no_byte_from_src(f, d, n);
-	}
-	return 0;
+	if (n > 0)
+		return pause_dir(f, d, "bytes passed to the source");
+	return no_byte_from_src(f, d, n);
 }
 
 /* Paused: copy the passed bytes from the head of src without taking them,
@@ -467,18 +515,30 @@ static int peek_passed(struct flow *f, struct dir *d, bool *got)
 	if (err)
 		return fail(f, d->src_side, err);
 	n = recv(d->src, d->buf, size, MSG_PEEK | MSG_DONTWAIT);
-	if (n > 0) {
-		d->len = d->peeked = (size_t)n;
-		d->off = 0;
-		/* Passed after we named the end of the passed bytes: this
-		 * generation can no longer resume; the next take names anew.
-		 */
-		if (d->ks == KS_RESUMING)
-			d->ks = KS_PASS;
-		*got = true;
-	} else {
+	if (n <= 0)
 		return no_byte_from_src(f, d, n);
+	if (d->ks == KS_RESUMING) {
+		/* Passed after we named the end of the passed bytes.  If the
+		 * program has redirected since (up to its limit, then passed
+		 * these), they must wait for that to drain: a pause.  Looked
+		 * at after the peek, as once it passes a byte it redirects
+		 * none until we have read it.
+		 */
+		err = kmaps_state(d->src_cookie, &state);
+		if (err)
+			return fail(f, d->src_side, err);
+		if (state.resumed_gen == d->gen) {
+			resumed(f, d);
+			return pause_dir(f, d, "bytes passed after the resume");
+		}
+		/* Nothing redirected: this generation can no longer resume,
+		 * the next take names anew.
+		 */
+		d->ks = KS_PASS;
 	}
+	d->len = d->peeked = (size_t)n;
+	d->off = 0;
+	*got = true;
 	return 0;
 }
 
@@ -501,7 +561,9 @@ static int take_peeked(struct flow *f, struct dir *d)
 		return fail(f, d->src_side, err);
 	if (d->ks == KS_PASS && state.passed == d->consumed + d->peeked) {
 		d->gen++;
-		err = kmaps_set_ctl(d->src_cookie, SOCKFWD_RESUME, d->gen, d->consumed + d->peeked);
+		/* Drained, and nothing redirected since: the queue is empty. */
+		err = write_ctl(d, SOCKFWD_RESUME, d->consumed + d->peeked,
+				limit_from(state.redirected));
 		if (err)
 			return fail(f, d->src_side, err);
 		d->ks = KS_RESUMING;
@@ -643,7 +705,7 @@ int relay_pump(struct flow *f)
 static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 {
 	struct sockfwd_state state;
-	uint64_t redirected;
+	uint64_t redirected, entered;
 	int64_t backlog;
 	int err;
 
@@ -685,6 +747,8 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 		err = kmaps_state(d->src_cookie, &state);
 		if (err)
 			return fail(f, d->src_side, err);
+		if (state.passed != d->consumed)
+			return pause_dir(f, d, "the program stopped at the queue limit");
 		if (state.redirected == d->last_redirected && !state.trim_failed) {
 			set_check(d, now,
 				  d->interval * 2 > CHECK_IDLE_MAX_MS ? CHECK_IDLE_MAX_MS :
@@ -694,25 +758,14 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 		err = kernel_backlog(f, d, &backlog, &redirected);
 		if (err)
 			return fail(f, d->dst_side, err);
-		if (backlog > (int64_t)cfg.queue_limit) {
-			/* The peer does not keep up: leave its bytes in the source
-			 * socket, where they count against its receive buffer and
-			 * TCP's window slows the sender down.
-			 */
-			err = kmaps_set_ctl(d->src_cookie, SOCKFWD_PASS, d->gen, d->consumed);
+		/* What has left the queue may be replaced, up to the limit. */
+		entered = redirected - (uint64_t)(backlog > 0 ? backlog : 0);
+		if (limit_from(entered) > d->limit) {
+			err = write_ctl(d, d->ctl_mode, d->ctl_consumed, limit_from(entered));
 			if (err)
 				return fail(f, d->src_side, err);
-			d->ks = KS_PASS;
-			d->drained = false;
-			counters.pauses++;
-			if (cfg.verbose)
-				logmsg("%s %s: paused, %lld bytes queued for redirect",
-				       f->client_text, d->src_side ? "down" : "up",
-				       (long long)backlog);
-			set_check(d, now, CHECK_PENDING_MS);
-		} else {
-			set_check(d, now, CHECK_ACTIVE_MS);
 		}
+		set_check(d, now, CHECK_ACTIVE_MS);
 		d->last_redirected = redirected;
 		break;
 	case KS_PASS:
@@ -729,12 +782,7 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 		if (err)
 			return fail(f, d->src_side, err);
 		if (state.resumed_gen == d->gen) {
-			d->ks = KS_KERNEL;
-			counters.resumes++;
-			if (cfg.verbose)
-				logmsg("%s %s: redirecting again after %llu bytes copied",
-				       f->client_text, d->src_side ? "down" : "up",
-				       (unsigned long long)d->consumed);
+			resumed(f, d);
 			set_check(d, now, CHECK_ACTIVE_MS);
 		} else {
 			set_check(d, now,

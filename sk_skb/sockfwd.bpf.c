@@ -4,8 +4,8 @@
  *
  * The helper (sk_skb/sockfwd.c) fills the maps and may switch a socket to
  * PASS, where bytes stay in the socket for the helper to read: that is how
- * the helper bounds the peer's redirect queue (the kernel does not) and how
- * it hands the flow back to the kernel without reordering bytes.
+ * the peer's redirect queue stays bounded (the kernel does not bound it) and
+ * how the helper hands the flow back to the kernel without reordering bytes.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -40,6 +40,15 @@ struct {
 	__type(key, __u64);
 	__type(value, struct sockfwd_state);
 } sockfwd_state SEC(".maps");
+
+/* Cookies of sockets the program just paused at their redirect limit: wakes
+ * the helper, which may not look at an idle flow for a second.  A full ring
+ * loses the word, not the bound: the helper's next look finds the pause.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} sockfwd_events SEC(".maps");
 
 /* Only the fields we read, relocated against the running kernel's BTF. */
 struct sk_buff___sockfwd {
@@ -136,9 +145,18 @@ int sockfwd_verdict(struct __sk_buff *skb)
 	if (cut_old_bytes(skb, state))
 		return SK_DROP;
 
-	may_redirect = ctl->mode == SOCKFWD_REDIRECT ||
-		       (ctl->mode == SOCKFWD_RESUME &&
-			(state->resumed_gen == ctl->gen || state->passed == ctl->consumed));
+	/* Once one skb is passed, every later one is, until the helper has
+	 * read them all: a redirected byte must not overtake them.
+	 */
+	may_redirect = ctl->mode != SOCKFWD_PASS && state->passed == ctl->consumed;
+	if (may_redirect && state->redirected + skb->len > ctl->redirect_limit) {
+		/* The peer's redirect queue is full: bytes stay here, where
+		 * they count against the receive window.
+		 */
+		may_redirect = 0;
+		state->limit_pauses++;
+		bpf_ringbuf_output(&sockfwd_events, &cookie, sizeof(cookie), 0);
+	}
 	if (may_redirect) {
 		if (bpf_sk_redirect_hash(skb, &sockfwd_peers, &cookie, 0) == SK_PASS) {
 			state->resumed_gen = ctl->gen;

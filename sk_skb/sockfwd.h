@@ -11,6 +11,7 @@
 #define SOCKFWD_PEERS_MAP "sockfwd_peers"
 #define SOCKFWD_CTL_MAP "sockfwd_ctl"
 #define SOCKFWD_STATE_MAP "sockfwd_state"
+#define SOCKFWD_EVENTS_MAP "sockfwd_events"
 #define SOCKFWD_PROG "sockfwd_verdict"
 
 /* Two SOCKHASH entries per flow, one per direction. */
@@ -28,11 +29,22 @@ enum sockfwd_mode {
 	SOCKFWD_RESUME = 2,
 };
 
-/* Per source socket, written only by the helper (socket local storage). */
+/* In REDIRECT and RESUME the program redirects only while nothing it passed
+ * waits for the helper (state.passed == ctl.consumed) and the skb keeps
+ * state.redirected within ctl.redirect_limit.  Past the limit it passes the
+ * skb, and with it every later one: the direction is paused in the kernel,
+ * at once, and the program says so with the source's cookie in the
+ * sockfwd_events ring buffer.  The helper raises the limit as the peer's
+ * queue drains; that is what bounds the queue, however long the helper
+ * takes to look.
+ */
+
+/* Per source socket, written only by the helper. */
 struct sockfwd_ctl {
 	__u32 mode;
 	__u32 gen;
 	__u64 consumed;
+	__u64 redirect_limit;
 };
 
 /* Per source socket, written only by the verdict program.  The program
@@ -50,6 +62,7 @@ struct sockfwd_state {
 	__u32 seq_known;
 	__u32 trim_failed; /* overlap we could not cut: the stream is corrupt */
 	__u64 overlap_cut; /* duplicate bytes removed */
+	__u64 limit_pauses; /* times the program paused at redirect_limit */
 };
 
 #endif

@@ -46,7 +46,7 @@ checks_ran() {
 test_fionread() {
 	kernel_setup
 	contract fionread
-	checks_ran 54
+	checks_ran 71
 	# REDIRECT: the bytes are at the destination, none stays in the source.
 	expect_ok "redirect n=1: FIONREAD on d before it reads = 1 (want 1)"
 	expect_ok "redirect n=1000: FIONREAD on d before it reads = 1000 (want 1000)"
@@ -61,7 +61,12 @@ test_fionread() {
 	expect_ok "resume gen 2 with 2000 bytes unread: FIONREAD on b = 2000, all still passed"
 	expect_ok "resume gen 3 with nothing unread: resumed_gen = 3"
 	expect_ok "after resume n=8388608: d received 8388608 bytes, intact and in order"
-	expect_ok "every byte once: 25170827 sent into a = 16779218 redirected + 8391609 passed"
+	# The redirect limit: a pause in the kernel, one event, held until
+	# the passed bytes are read.
+	expect_ok "limit: the skb past the limit stays in b (FIONREAD 1000), d gets nothing"
+	expect_ok "limit: one event, with b's cookie"
+	expect_ok "limit raised, passed bytes unread: still passed (FIONREAD on b 2001)"
+	expect_ok "every byte once: 25174828 sent into a = 16781218 redirected + 8393610 passed"
 	expect_ok "after close: 0 SOCKHASH entries"
 	check_eq "$(sfw_entries)" 0 "SOCKHASH entries (bpftool) at the end"
 }

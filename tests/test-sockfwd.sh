@@ -334,16 +334,16 @@ mem_available_kb() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo
 # pushes 256 MiB; notes how many bytes the client got out by 2.5 s and how
 # much memory went, then checks every byte arrived in order.
 stalled_receiver() {
-	local size=$((256 << 20)) want got mem_before mem_during sent
+	local size=$((256 << 20)) idle_ms=${2:-0} want got mem_before mem_during sent
 	want=$("$PEER" -G $size -s 5 | sha256sum | cut -d' ' -f1)
 	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap --queue-limit "$1" \
 		--sndbuf $((4 << 20)) -v
-	sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5001 -H -W 3000 -o - 2>/dev/null |
+	sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5001 -H -W $((idle_ms + 3000)) -o - 2>/dev/null |
 		sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
 	wait_for 5 listening srv 5001 || fail "server not listening"
 	mem_before=$(mem_available_kb)
-	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g $size -s 5 -P 2>"$TEST_TMP/progress.$1"
-	sleep 2.5
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g $size -s 5 -D "$idle_ms" -P 2>"$TEST_TMP/progress.$1"
+	sleep "$(awk -v ms="$idle_ms" 'BEGIN { print ms / 1000 + 2.5 }')"
 	mem_during=$(mem_available_kb)
 	sent=$(grep -a progress "$TEST_TMP/progress.$1" | tail -n1 | sed 's/.*sent=//')
 	STALL_SENT=$sent
@@ -353,6 +353,20 @@ stalled_receiver() {
 	got=$(cat "$TEST_TMP/srv.sha")
 	rm -f "$TEST_TMP/srv.sha"
 	check_eq "$got" "$want" "sha256 of 256 MiB after the stall"
+}
+
+# A flow idle long enough that the helper looks at it once a second, then a
+# burst its receiver does not read: the program pauses the flow at the limit
+# by itself.  When only the helper's look paused flows, 512 MiB went into the
+# redirect queue before it looked.
+test_backpressure_after_idle_sockmap() {
+	sfw_topology
+	sfw_load_maps
+	stalled_receiver $((4 << 20)) 2500
+	[ "$STALL_SENT" -lt $((48 << 20)) ] || fail "sender got $STALL_SENT bytes out after idling: not bounded"
+	[ "$STALL_MEM_KB" -lt $((128 << 10)) ] || fail "memory grew by $STALL_MEM_KB kB"
+	grep -q "up: paused, the program stopped at the queue limit" "$SFW_LOG" ||
+		{ cat "$SFW_LOG"; fail "no pause by the program logged"; }
 }
 
 # --rcvbuf and --sndbuf reach both sockets of a sockmap flow (the kernel

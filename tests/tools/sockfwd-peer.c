@@ -10,6 +10,7 @@
  *     -H        after sending, keep the write side open until EOF is read
  *     -R        after sending (and -W), close with a reset (SO_LINGER 0)
  *     -W MS     wait this long after connecting before reading anything
+ *     -D MS     wait this long after connecting before sending (an idle flow)
  *     -T MS     stop sending after MS, report how much went out
  *     -e        echo what is received (server), -m: accept many (fork each)
  *     -V        verify received bytes equal stream SEED (echo clients)
@@ -42,7 +43,7 @@
 #define CHUNK 65536
 
 static uint64_t send_total, seed = 1;
-static long wait_ms, send_ms = -1;
+static long wait_ms, delay_ms, send_ms = -1;
 static bool keep_open, reset_end, echo, many, verify, after_eof, progress, random_size;
 static uint64_t read_limit = UINT64_MAX;
 static bool quiet;
@@ -76,7 +77,8 @@ static int run(int fd)
 		if (received >= read_limit)
 			rx_done = true;
 		struct pollfd pfd = { .fd = fd };
-		bool sending = !tx_done && !echo && (!after_eof || rx_done);
+		bool idle = elapsed_ms(&start) < delay_ms;
+		bool sending = !tx_done && !echo && (!after_eof || rx_done) && !idle;
 		bool reading = !rx_done && elapsed_ms(&start) >= wait_ms;
 		ssize_t n;
 
@@ -94,12 +96,12 @@ static int run(int fd)
 			tx_done = true;
 			sending = false;
 		}
-		if (!echo && !sending && (!after_eof || rx_done) && !shut && !keep_open &&
+		if (!echo && !sending && !idle && (!after_eof || rx_done) && !shut && !keep_open &&
 		    !reset_end) {
 			shutdown(fd, SHUT_WR);
 			shut = true;
 		}
-		if (!echo && !sending && reset_end && elapsed_ms(&start) >= wait_ms)
+		if (!echo && !sending && !idle && reset_end && elapsed_ms(&start) >= wait_ms)
 			break;
 		if (echo && echo_len)
 			pfd.events |= POLLOUT;
@@ -239,7 +241,7 @@ int main(int argc, char **argv)
 	long long gen = -1;
 	long count = 0, procs = 1;
 
-	while ((opt = getopt(argc, argv, "c:l:g:s:o:HRW:T:emVG:Ar:n:k:zP")) != -1) {
+	while ((opt = getopt(argc, argv, "c:l:g:s:o:HRW:D:T:emVG:Ar:n:k:zP")) != -1) {
 		switch (opt) {
 		case 'c':
 			connect_to = optarg;
@@ -264,6 +266,9 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			wait_ms = atol(optarg);
+			break;
+		case 'D':
+			delay_ms = atol(optarg);
 			break;
 		case 'T':
 			send_ms = atol(optarg);

@@ -45,6 +45,7 @@
 #define STALL_MS 3000
 #define MAX_FLOWS 64
 #define MAX_FWD_SOCKS (2 * MAX_FLOWS + 8)
+#define NO_LIMIT UINT64_MAX
 
 static int failures;
 
@@ -435,7 +436,7 @@ static void flow_enter_map(struct fwd_flow *f)
 	check(kmaps_verdict_attached(), "the verdict program is attached to the SOCKHASH");
 	for (i = 0; i < 2; i++) {
 		cookies[i] = cookie_of(fds[i]);
-		err = kmaps_prepare(cookies[i]);
+		err = kmaps_prepare(cookies[i], NO_LIMIT);
 		if (err)
 			die("kmaps_prepare", -err);
 	}
@@ -452,7 +453,7 @@ static void flow_enter_map(struct fwd_flow *f)
 		if (err)
 			die("kmaps_state", -err);
 		err = kmaps_set_ctl(cookies[i], state.passed ? SOCKFWD_PASS : SOCKFWD_REDIRECT, 1,
-				    0);
+				    0, NO_LIMIT);
 		if (err)
 			die("kmaps_set_ctl", -err);
 	}
@@ -544,6 +545,62 @@ static void pass_large(struct fwd_flow *f, struct stream *tx, uint64_t *consumed
 	      (unsigned long long)(after.redirected - before.redirected));
 }
 
+static uint64_t paused_cookie;
+static int paused_events;
+
+static void on_paused(uint64_t cookie)
+{
+	paused_cookie = cookie;
+	paused_events++;
+}
+
+/* (d) The redirect limit: the program redirects up to it, passes the skb
+ * that would cross it, says so in the event ring, and keeps passing (even
+ * with the limit raised) until the helper has read every passed byte.
+ */
+static void limit_pause(struct fwd_flow *f, struct stream *tx, uint64_t *consumed)
+{
+	struct sockfwd_state before = state_of(f->cookie_b), after;
+	struct pollfd pfd = { .events = POLLIN };
+	uint8_t *sent, *more;
+
+	pfd.fd = kmaps_events_fd(on_paused);
+	if (pfd.fd < 0)
+		die("kmaps_events_fd", -pfd.fd);
+	kmaps_set_ctl(f->cookie_b, SOCKFWD_RESUME, 4, *consumed, before.redirected + SMALL);
+	redirect_small(f, tx, SMALL);
+	sent = malloc(2 * SMALL + 1);
+	if (!sent)
+		die("malloc", ENOMEM);
+	more = send_stream(f->a, tx, SMALL);
+	memcpy(sent, more, SMALL);
+	free(more);
+	check(wait_inq(f->b, SMALL, WAIT_MS) == SMALL && !readable_within(f->d, 50),
+	      "limit: the skb past the limit stays in b (FIONREAD %d), d gets nothing", inq(f->b));
+	check(poll(&pfd, 1, WAIT_MS) == 1, "limit: the event ring turned readable");
+	kmaps_events_read();
+	check(paused_events == 1 && paused_cookie == f->cookie_b,
+	      "limit: one event, with b's cookie (%d events, cookie %#llx)", paused_events,
+	      (unsigned long long)paused_cookie);
+	kmaps_set_ctl(f->cookie_b, SOCKFWD_RESUME, 4, *consumed, NO_LIMIT);
+	more = send_stream(f->a, tx, SMALL + 1);
+	memcpy(sent + SMALL, more, SMALL + 1);
+	free(more);
+	check(wait_inq(f->b, 2 * SMALL + 1, WAIT_MS) == 2 * SMALL + 1 && !readable_within(f->d, 50),
+	      "limit raised, passed bytes unread: still passed (FIONREAD on b %d)", inq(f->b));
+	after = state_of(f->cookie_b);
+	check(after.limit_pauses - before.limit_pauses == 1,
+	      "limit: the program counted %llu pauses at the limit",
+	      (unsigned long long)(after.limit_pauses - before.limit_pauses));
+	check(recv_expect(f->b, sent, 2 * SMALL + 1),
+	      "limit: recv() on b got the passed bytes in order");
+	free(sent);
+	*consumed += 2 * SMALL + 1;
+	kmaps_set_ctl(f->cookie_b, SOCKFWD_RESUME, 5, *consumed, NO_LIMIT);
+	redirect_small(f, tx, SMALL);
+	check(paused_events == 1, "limit: no event once redirecting again (%d)", paused_events);
+}
+
 static int scenario_fionread(void)
 {
 	struct stream up = { .state = 11 }, down = { .state = 22 };
@@ -567,7 +624,7 @@ static int scenario_fionread(void)
 	total += 1 + SMALL + LARGE;
 
 	/* (b) PASS: how the helper pauses a direction. */
-	kmaps_set_ctl(f.cookie_b, SOCKFWD_PASS, 1, consumed);
+	kmaps_set_ctl(f.cookie_b, SOCKFWD_PASS, 1, consumed, 0);
 	pass_small(&f, &up, 1, &consumed);
 	pass_small(&f, &up, SMALL, &consumed);
 	pass_large(&f, &up, &consumed);
@@ -585,7 +642,7 @@ static int scenario_fionread(void)
 	free(unread);
 	check(wait_inq(f.b, SMALL, WAIT_MS) == SMALL, "pass n=%d: FIONREAD on b = %d, left unread",
 	      SMALL, inq(f.b));
-	kmaps_set_ctl(f.cookie_b, SOCKFWD_RESUME, 2, consumed);
+	kmaps_set_ctl(f.cookie_b, SOCKFWD_RESUME, 2, consumed, NO_LIMIT);
 	unread = send_stream(f.a, &up, SMALL);
 	memcpy(sent + SMALL, unread, SMALL);
 	free(unread);
@@ -603,7 +660,7 @@ static int scenario_fionread(void)
 	total += 2 * SMALL;
 
 	/* (c) RESUME once the helper has read everything: redirect again. */
-	kmaps_set_ctl(f.cookie_b, SOCKFWD_RESUME, 3, consumed);
+	kmaps_set_ctl(f.cookie_b, SOCKFWD_RESUME, 3, consumed, NO_LIMIT);
 	redirect_small(&f, &up, SMALL);
 	state = state_of(f.cookie_b);
 	check(state.resumed_gen == 3, "resume gen 3 with nothing unread: resumed_gen = %u",
@@ -611,6 +668,9 @@ static int scenario_fionread(void)
 	redirect_small(&f, &up, 1);
 	redirect_large(&f, &up, "after resume");
 	total += SMALL + 1 + LARGE;
+
+	limit_pause(&f, &up, &consumed);
+	total += 4 * SMALL + 1;
 
 	state = state_of(f.cookie_b);
 	check(state.redirected + state.passed == total && state.passed == consumed,
@@ -737,8 +797,8 @@ static int scenario_listen(void)
 	/* Give the child control and state as if it were a flow socket: had it
 	 * inherited the psock, the verdict would count and redirect its bytes.
 	 */
-	kmaps_prepare(cookie_y);
-	kmaps_set_ctl(cookie_y, SOCKFWD_REDIRECT, 1, 0);
+	kmaps_prepare(cookie_y, NO_LIMIT);
+	kmaps_set_ctl(cookie_y, SOCKFWD_REDIRECT, 1, 0, NO_LIMIT);
 	err = peers_lookup(cookie_y, &value);
 	check(err == -ENOENT, "child's cookie is not a key: lookup %s", errno_name(-err));
 	n = peers_dump(entries, 8);
