@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +33,8 @@ struct fwd_config cfg = {
 	.max_conns = 16384,
 	.connect_timeout_ms = 10000,
 	.drain_timeout_ms = 10000,
-	.queue_limit = 16 << 20,
-	.sndbuf = 16 << 20,
+	.queue_limit = UINT64_MAX, /* unset: scale_buffers() */
+	.sndbuf = -1, /* unset: scale_buffers() */
 	.rcvbuf = 2 << 20,
 };
 struct fwd_counters counters;
@@ -510,6 +511,29 @@ static const char *sockmap_kernel_unsafe(char *why, size_t size)
 	return why;
 }
 
+/* Defaults of --sndbuf and --queue-limit: 1/256 of RAM each, from 4 to 64
+ * MiB.  One stream through a veth here ran at 10-11 Gbit/s with 16 MiB of
+ * each and 16 with 64 MiB; a stalled receiver holds about twice the send
+ * buffer plus the queue limit per direction, which a small router must not
+ * pay for every flow.
+ */
+static void scale_buffers(void)
+{
+	uint64_t size = 4 << 20;
+	struct sysinfo si;
+
+	if (sysinfo(&si) == 0)
+		size = (uint64_t)si.totalram * si.mem_unit / 256;
+	if (size < (4 << 20))
+		size = 4 << 20;
+	if (size > (64 << 20))
+		size = 64 << 20;
+	if (cfg.queue_limit == UINT64_MAX)
+		cfg.queue_limit = size;
+	if (cfg.sndbuf < 0)
+		cfg.sndbuf = (int)size;
+}
+
 /* The program's word that it paused a socket at its redirect limit. */
 static int watch_pauses(void)
 {
@@ -596,11 +620,15 @@ int main(int argc, char **argv)
 	int n, i, timeout;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	if (parse_args(argc, argv) || setup())
+	if (parse_args(argc, argv))
 		return 1;
-	logmsg("ready: %s mode, maps %s",
+	scale_buffers();
+	if (setup())
+		return 1;
+	logmsg("ready: %s mode, maps %s, queue limit %llu, send buffers %d",
 	       (const char *[]){ "auto", "sockmap", "splice", "copy" }[cfg.mode],
-	       kmaps_available() ? cfg.maps_dir : "not used");
+	       kmaps_available() ? cfg.maps_dir : "not used",
+	       (unsigned long long)cfg.queue_limit, cfg.sndbuf);
 	for (;;) {
 		now = now_ms();
 		if (now >= flow_next_tick())

@@ -392,6 +392,28 @@ test_buffers_sockmap() {
 	done
 }
 
+# Without --sndbuf and --queue-limit, both are 1/256 of RAM, from 4 to 64
+# MiB, and a sockmap flow's sockets get that send buffer (doubled).
+test_default_buffers_scale_with_ram() {
+	local size skmem
+	size=$(awk '/^MemTotal:/ { s = $2 * 1024 / 256; if (s < 4194304) s = 4194304;
+		if (s > 67108864) s = 67108864; printf "%d", s }' /proc/meminfo)
+	sfw_topology
+	sfw_load_maps
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap
+	wait_log "ready: sockmap mode, maps $PIN, queue limit $size, send buffers $size"
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g 1000 -H
+	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' | grep -c '^key') -eq 2 ]" ||
+		fail "the flow did not enter the map"
+	skmem=$(nsx fwd ss -tmnH state established "( dport = :5001 )" | grep -o 'skmem:([^)]*)')
+	case $skmem in
+	*,tb$((2 * size)),*) ;;
+	*) fail "send buffer of the upstream socket: $skmem, want tb$((2 * size))" ;;
+	esac
+}
+
 # With the receiver stalled, the kernel's redirect queue would take all
 # the sender gives (no accounting, no window): the helper pauses the flow
 # past --queue-limit, so the sender is held back by TCP's window.

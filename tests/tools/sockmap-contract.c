@@ -39,7 +39,7 @@
 
 #define SMALL 1000
 #define LARGE (8u << 20) /* several MiB: far more than one receive buffer */
-#define SNDBUF (16 << 20) /* the helper's default --sndbuf */
+#define SNDBUF (16 << 20) /* as the helper sets --sndbuf */
 #define WAIT_MS 2000
 #define PUMP_MS 20000
 #define STALL_MS 3000
