@@ -49,7 +49,7 @@ static int check_ctl_size(const char *dir)
 		return 0;
 	fprintf(stderr,
 		"sockfwd: %s/%s holds %u-byte entries, this sockfwd writes %zu: "
-		"the maps come from another sockfwd.o; run sockfwd-load reload\n",
+		"the maps come from another sockfwd.o; run sockfwd-load unload, then sockfwd-load\n",
 		dir, SOCKFWD_CTL_MAP, info.value_size, sizeof(struct sockfwd_ctl));
 	return -EPROTO;
 }
