@@ -627,8 +627,8 @@ int main(int argc, char **argv)
 		return 1;
 	logmsg("ready: %s mode, maps %s, queue limit %llu, send buffers %d",
 	       (const char *[]){ "auto", "sockmap", "splice", "copy" }[cfg.mode],
-	       kmaps_available() ? cfg.maps_dir : "not used",
-	       (unsigned long long)cfg.queue_limit, cfg.sndbuf);
+	       kmaps_available() ? cfg.maps_dir : "not used", (unsigned long long)cfg.queue_limit,
+	       cfg.sndbuf);
 	for (;;) {
 		now = now_ms();
 		if (now >= flow_next_tick())
