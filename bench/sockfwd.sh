@@ -4,6 +4,8 @@
 #  1. bulk throughput, iperf3 with 1 and 8 streams;
 #  2. CPU seconds per GB moved (whole machine, /proc/stat, 1 stream), and
 #     the same minus the direct path's: what the relay itself costs;
+#     and one stream with the client alone on CPU 0, servers and relay on
+#     CPU 1: how busy each CPU gets;
 #  3. 64-byte request/response round trips on one connection: rate, p50, p99,
 #     and the p50 again with client, server and relay on one CPU (each hop
 #     across vCPUs costs a wake-up whose price follows the host's load);
@@ -94,6 +96,11 @@ pin_started() {
 }
 
 busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# cpu_jiffies: "busy0 total0 busy1 total1" for CPUs 0 and 1
+cpu_jiffies() {
+	awk '$1 == "cpu0" || $1 == "cpu1" { b = $2 + $3 + $4 + $7 + $8 + $9; t = b + $5 + $6
+		printf "%s %s ", b, t } END { print "" }' /proc/stat
+}
 
 # --- topology ------------------------------------------------------------
 mkdir -p /run/netns
@@ -203,8 +210,9 @@ stop_relay() {
 }
 
 iperf() {
-	# iperf3 JSON: received bits/s and bytes
-	nsx $CLI iperf3 -c "$1" -p "$2" -t "$SECONDS_PER_RUN" -P "$3" -J >"$tmp/iperf.json" 2>/dev/null
+	# iperf3 JSON: received bits/s and bytes (CLIENT_CPU: pin the client)
+	${CLIENT_CPU:+taskset -c "$CLIENT_CPU"} nsenter --net="/run/netns/$id-$CLI" -- \
+		iperf3 -c "$1" -p "$2" -t "$SECONDS_PER_RUN" -P "$3" -J >"$tmp/iperf.json" 2>/dev/null
 	python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["end"]["sum_received"]; print(e["bits_per_second"], e["bytes"])' \
 		"$tmp/iperf.json"
 }
@@ -227,6 +235,17 @@ for topo in $TOPOLOGIES; do
 				'BEGIN { printf "%.4f\n", j / hz / (b / 1e9) }' | sed "s/^/$topo $path /" >>"$tmp/cpu"
 			read -r bps bytes <<<"$(iperf "$host" $port 8)"
 			echo "$topo $path 8 $bps" >>"$tmp/tput"
+			if [ "$(nproc)" -ge 2 ]; then
+				# One stream with the client alone on CPU 0, servers and
+				# relay on CPU 1: how busy the client's CPU gets, where
+				# the kernel also receives (veth, lo) and redirects.
+				pin_started 1
+				read -r b0 t0 b1 t1 <<<"$(cpu_jiffies)"
+				read -r bps bytes <<<"$(CLIENT_CPU=0 iperf "$host" $port 1)"
+				read -r e0 u0 e1 u1 <<<"$(cpu_jiffies)"
+				pin_started "0-$(($(nproc) - 1))"
+				echo "$topo $path $bps $(((e0 - b0) * 100 / (u0 - t0 + 1))) $(((e1 - b1) * 100 / (u1 - t1 + 1)))" >>"$tmp/split"
+			fi
 			nsx $CLI "$TOOLS/sockfwd-bench" rr -c "$host:$rrport" -n "$RR_COUNT" |
 				sed -n "s/.*per_second=\([0-9.]*\) mean_us=\([0-9.]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/$topo $path \1 \2 \3 \4/p" >>"$tmp/rr"
 			pin_started 0
@@ -296,6 +315,29 @@ for topo in $TOPOLOGIES; do
 	done
 done
 echo
+
+if [ -s "$tmp/split" ]; then
+	echo "### sockfwd: one stream, client alone on CPU 0, servers and relay on CPU 1 (median of $ROUNDS)"
+	echo
+	echo "On veth and loopback the receiving socket's softirq runs on the sender's CPU, so CPU 0"
+	echo "does the client's sends and everything the kernel does with those bytes on arrival:"
+	echo "for direct, routing them on and the server's receive; for sockmap, the relay socket's"
+	echo "receive, the verdict, the work item that sends them on, and the server's receive."
+	echo
+	echo "| topology | path | Gbit/s (min-max) | vs direct | CPU 0 busy % | CPU 1 busy % |"
+	echo "|---|---|---|---|---|---|"
+	for topo in $TOPOLOGIES; do
+		read -r ds _ _ <<<"$(awk -v t="$topo" '$1 == t && $2 == "direct" { print $3 / 1e9 }' "$tmp/split" | stats 4)"
+		for path in $paths; do
+			read -r m n x <<<"$(awk -v t="$topo" -v p="$path" '$1 == t && $2 == p { print $3 / 1e9 }' "$tmp/split" | stats 4)"
+			read -r c0 _ _ <<<"$(of "$topo" "$path" 4 "$tmp/split" 3)"
+			read -r c1 _ _ <<<"$(of "$topo" "$path" 5 "$tmp/split" 3)"
+			echo "| $topo | $path | $m ($n-$x) | $(ratio "$m" "$ds") | $c0 | $c1 |"
+			chart "Gbit/s, 1 stream, client alone on CPU 0" "$path" "$topo" "$m" "$n" "$x"
+		done
+	done
+	echo
+fi
 
 # --- 5. sockmap or splice: which one auto should pick ---------------------
 if [[ " $paths " == *" sockmap "* && " $paths " == *" splice "* ]]; then
@@ -409,6 +451,7 @@ echo
 echo "    iperf3 -c HOST -p PORT -t $SECONDS_PER_RUN -P 1|8 -J"
 echo "    sockfwd-bench rr -c HOST:PORT -n $RR_COUNT          # sockfwd-peer -e -m answers"
 echo "    taskset -c 0 sockfwd-bench rr -c HOST:PORT -n $RR_COUNT   # one CPU: servers and relay too (taskset -a -p)"
+echo "    taskset -c 0 iperf3 -c HOST -p PORT -t $SECONDS_PER_RUN -J   # servers and relay on CPU 1 (taskset -a -p)"
 echo "    sockfwd-bench connect -c HOST:PORT -n $CONN_COUNT"
 echo "    sockfwd --maps PIN --mode sockmap|splice|copy -l FWD:1000 -t SRV:5201 -l FWD:1001 -t SRV:5301"
 echo "    socat TCP-LISTEN:1000,bind=FWD,fork,reuseaddr TCP:SRV:5201     # nodelay on both ends for 1001"
