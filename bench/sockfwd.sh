@@ -333,7 +333,7 @@ if [ -s "$tmp/split" ]; then
 			read -r c0 _ _ <<<"$(of "$topo" "$path" 4 "$tmp/split" 3)"
 			read -r c1 _ _ <<<"$(of "$topo" "$path" 5 "$tmp/split" 3)"
 			echo "| $topo | $path | $m ($n-$x) | $(ratio "$m" "$ds") | $c0 | $c1 |"
-			chart "Gbit/s, 1 stream, client alone on CPU 0" "$path" "$topo" "$m" "$n" "$x"
+			chart "Gbit/s with 1 stream (client alone on CPU 0)" "$path" "$topo" "$m" "$n" "$x"
 		done
 	done
 	echo
