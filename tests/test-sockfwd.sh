@@ -530,7 +530,10 @@ test_config_file() {
 test_sigterm_drains_flows() {
 	sfw_topology
 	sfw_load_maps
-	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --drain-timeout 20000
+	# Small buffers: with 64 MiB ones the 32 MiB fit in the relay's send
+	# queue and the flow ended before the SIGTERM.
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --drain-timeout 20000 \
+		--sndbuf $((1 << 20)) --queue-limit $((1 << 20))
 	local want
 	want=$("$PEER" -G $((32 << 20)) -s 9 | sha256sum | cut -d' ' -f1)
 	# the server reads nothing for 1.5 s, so the flow is still going at SIGTERM
