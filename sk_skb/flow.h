@@ -41,9 +41,7 @@ struct dir {
 	bool drained; /* while paused: no redirected byte is left queued */
 	uint32_t gen;
 	uint64_t consumed; /* bytes the helper read from src in sockmap mode */
-	/* The control block last written (sockfwd.h). */
-	uint32_t ctl_mode;
-	uint64_t ctl_consumed, limit;
+	uint64_t limit; /* redirect limit last written to the control block */
 	uint64_t passed; /* bytes the program passed to src, last seen */
 	uint64_t last_redirected;
 	uint64_t next_check, interval;

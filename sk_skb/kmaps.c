@@ -18,6 +18,15 @@
 #endif
 
 static int peers_fd = -1, ctl_fd = -1, state_fd = -1, events_fd = -1;
+static const struct {
+	const char *name;
+	int *fd;
+} pinned[] = {
+	{ SOCKFWD_PEERS_MAP, &peers_fd },
+	{ SOCKFWD_CTL_MAP, &ctl_fd },
+	{ SOCKFWD_STATE_MAP, &state_fd },
+	{ SOCKFWD_EVENTS_MAP, &events_fd },
+};
 static struct ring_buffer *events;
 static void (*paused_cb)(uint64_t cookie);
 
@@ -56,16 +65,13 @@ static int check_ctl_size(const char *dir)
 
 int kmaps_open(const char *dir)
 {
-	const char *names[] = { SOCKFWD_PEERS_MAP, SOCKFWD_CTL_MAP, SOCKFWD_STATE_MAP,
-				SOCKFWD_EVENTS_MAP };
-	int *fds[] = { &peers_fd, &ctl_fd, &state_fd, &events_fd };
 	int err = 0;
 	size_t i;
 
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		*fds[i] = open_pinned(dir, names[i]);
-		if (*fds[i] < 0 && !err)
-			err = *fds[i];
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		*pinned[i].fd = open_pinned(dir, pinned[i].name);
+		if (*pinned[i].fd < 0 && !err)
+			err = *pinned[i].fd;
 	}
 	if (!err)
 		err = check_ctl_size(dir);
@@ -76,15 +82,14 @@ int kmaps_open(const char *dir)
 
 void kmaps_close(void)
 {
-	int *fds[] = { &peers_fd, &ctl_fd, &state_fd, &events_fd };
 	size_t i;
 
 	ring_buffer__free(events);
 	events = NULL;
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		if (*pinned[i].fd >= 0)
+			close(*pinned[i].fd);
+		*pinned[i].fd = -1;
 	}
 }
 

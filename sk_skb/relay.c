@@ -105,12 +105,9 @@ static int write_ctl(struct dir *d, uint32_t mode, uint64_t consumed, uint64_t l
 {
 	int err = kmaps_set_ctl(d->src_cookie, mode, d->gen, consumed, limit);
 
-	if (err)
-		return err;
-	d->ctl_mode = mode;
-	d->ctl_consumed = consumed;
-	d->limit = limit;
-	return 0;
+	if (!err)
+		d->limit = limit;
+	return err;
 }
 
 /* Redirect up to --queue-limit bytes beyond what has left the queue. */
@@ -408,6 +405,22 @@ static void release_buf(struct dir *d)
 	d->off = 0;
 }
 
+/* Sends what the helper holds for dst: the bytes sent, 0 when dst's send
+ * buffer is full, or a negative errno.
+ */
+static ssize_t send_held(struct flow *f, struct dir *d)
+{
+	ssize_t n = send(d->dst, d->buf + d->off, d->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : fail(f, d->dst_side, -errno);
+	d->off += (size_t)n;
+	d->len -= (size_t)n;
+	d->bytes += (uint64_t)n;
+	f->written[d->dst_side] += (uint64_t)n;
+	return n;
+}
+
 static int pump_copy(struct flow *f, struct dir *d)
 {
 	bool src_idle = false;
@@ -435,16 +448,11 @@ static int pump_copy(struct flow *f, struct dir *d)
 			}
 		}
 		if (d->len > 0) {
-			n = send(d->dst, d->buf + d->off, d->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n > 0) {
-				d->off += (size_t)n;
-				d->len -= (size_t)n;
-				d->bytes += (uint64_t)n;
-				f->written[d->dst_side] += (uint64_t)n;
+			n = send_held(f, d);
+			if (n < 0)
+				return (int)n;
+			if (n > 0)
 				progress = true;
-			} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-				return fail(f, d->dst_side, -errno);
-			}
 		}
 		if (!progress)
 			break;
@@ -604,15 +612,11 @@ static int pump_sockmap(struct flow *f, struct dir *d)
 				break;
 		}
 		if (d->len > 0) {
-			n = send(d->dst, d->buf + d->off, d->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				return fail(f, d->dst_side, -errno);
-			if (n <= 0)
+			n = send_held(f, d);
+			if (n < 0)
+				return (int)n;
+			if (n == 0)
 				break;
-			d->off += (size_t)n;
-			d->len -= (size_t)n;
-			d->bytes += (uint64_t)n;
-			f->written[d->dst_side] += (uint64_t)n;
 		}
 		if (d->len == 0 && d->peeked > 0) {
 			err = take_peeked(f, d);
@@ -760,8 +764,11 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 			return fail(f, d->dst_side, err);
 		/* What has left the queue may be replaced, up to the limit. */
 		entered = redirected - (uint64_t)(backlog > 0 ? backlog : 0);
+		/* Redirecting, the helper has read every passed byte: REDIRECT
+		 * and RESUME say the same (sockfwd.h).
+		 */
 		if (limit_from(entered) > d->limit) {
-			err = write_ctl(d, d->ctl_mode, d->ctl_consumed, limit_from(entered));
+			err = write_ctl(d, SOCKFWD_REDIRECT, d->consumed, limit_from(entered));
 			if (err)
 				return fail(f, d->src_side, err);
 		}
