@@ -20,7 +20,7 @@ OVERLAP_SIZE=20000
 # then RECEIVER must have got the stream once, in order, in $TEST_TMP/got.
 overlap_finish() {
 	local pid=$1 role=$2 err=$3 receiver=$4 receiver_err=$5 dir=$6 got want
-	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' 2>/dev/null | grep -c '^key') = 2 ]" ||
+	wait_for 5 sfw_entries_are 2 ||
 		{ cat "$SFW_LOG"; fail "the sockets did not go into the sockhash"; }
 	touch "$TEST_TMP/go"
 	wait_for 15 sh -c "! kill -0 $pid 2>/dev/null" || fail "$role did not finish"

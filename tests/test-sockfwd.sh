@@ -61,6 +61,9 @@ sfw_entries() {
 	bpftool map dump pinned "$PIN/sockfwd_peers" 2>/dev/null | grep -c '^key'
 }
 
+# sfw_entries_are N: the SOCKHASH holds N sockets (for wait_for).
+sfw_entries_are() { [ "$(sfw_entries)" -eq "$1" ]; }
+
 # sfw_start ARGS...: run sockfwd in fwd, log in $SFW_LOG, wait for its ports.
 sfw_start() {
 	local before
@@ -369,6 +372,20 @@ test_backpressure_after_idle_sockmap() {
 		{ cat "$SFW_LOG"; fail "no pause by the program logged"; }
 }
 
+# held_sockmap_flow: a flow 192.0.2.2:1000 -> 203.0.113.2:5001 that both
+# ends hold open, once both its sockets are in the SOCKHASH.
+held_sockmap_flow() {
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g 1000 -H
+	wait_for 5 sfw_entries_are 2 || fail "the flow did not enter the map"
+}
+
+# fwd_skmem FILTER: the skmem of the relay's socket that ss FILTER selects.
+fwd_skmem() {
+	nsx fwd ss -tmnH state established "( $1 )" | grep -o 'skmem:([^)]*)'
+}
+
 # --rcvbuf and --sndbuf reach both sockets of a sockmap flow (the kernel
 # doubles what it is given); a flow that both ends hold open.
 test_buffers_sockmap() {
@@ -377,13 +394,9 @@ test_buffers_sockmap() {
 	sfw_load_maps
 	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap \
 		--rcvbuf 1000000 --sndbuf 3000000
-	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H
-	wait_for 5 listening srv 5001 || fail "server not listening"
-	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g 1000 -H
-	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' | grep -c '^key') -eq 2 ]" ||
-		fail "the flow did not enter the map"
+	held_sockmap_flow
 	for filter in "sport = :1000" "dport = :5001"; do
-		skmem=$(nsx fwd ss -tmnH state established "( $filter )" | grep -o 'skmem:([^)]*)')
+		skmem=$(fwd_skmem "$filter")
 		log "$filter: $skmem"
 		case $skmem in
 		*,rb2000000,*tb6000000,*) ;;
@@ -402,12 +415,8 @@ test_default_buffers_scale_with_ram() {
 	sfw_load_maps
 	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap
 	wait_log "ready: sockmap mode, maps $PIN, queue limit $size, send buffers $size"
-	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H
-	wait_for 5 listening srv 5001 || fail "server not listening"
-	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g 1000 -H
-	wait_for 5 sh -c "[ \$(bpftool map dump pinned '$PIN/sockfwd_peers' | grep -c '^key') -eq 2 ]" ||
-		fail "the flow did not enter the map"
-	skmem=$(nsx fwd ss -tmnH state established "( dport = :5001 )" | grep -o 'skmem:([^)]*)')
+	held_sockmap_flow
+	skmem=$(fwd_skmem "dport = :5001")
 	case $skmem in
 	*,tb$((2 * size)),*) ;;
 	*) fail "send buffer of the upstream socket: $skmem, want tb$((2 * size))" ;;
