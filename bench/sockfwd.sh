@@ -217,6 +217,14 @@ iperf() {
 		"$tmp/iperf.json"
 }
 
+# rr HOST:PORT: "TOPO PATH exchanges/s mean p50 p99" of 64-byte round trips
+# (CLIENT_CPU: pin the client)
+rr() {
+	${CLIENT_CPU:+taskset -c "$CLIENT_CPU"} nsenter --net="/run/netns/$id-$CLI" -- \
+		"$TOOLS/sockfwd-bench" rr -c "$1" -n "$RR_COUNT" |
+		sed -n "s/.*per_second=\([0-9.]*\) mean_us=\([0-9.]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/$topo $path \1 \2 \3 \4/p"
+}
+
 for topo in $TOPOLOGIES; do
 	use_topology "$topo"
 	for path in $paths; do
@@ -246,12 +254,9 @@ for topo in $TOPOLOGIES; do
 				pin_started "0-$(($(nproc) - 1))"
 				echo "$topo $path $bps $(((e0 - b0) * 100 / (u0 - t0 + 1))) $(((e1 - b1) * 100 / (u1 - t1 + 1)))" >>"$tmp/split"
 			fi
-			nsx $CLI "$TOOLS/sockfwd-bench" rr -c "$host:$rrport" -n "$RR_COUNT" |
-				sed -n "s/.*per_second=\([0-9.]*\) mean_us=\([0-9.]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/$topo $path \1 \2 \3 \4/p" >>"$tmp/rr"
+			rr "$host:$rrport" >>"$tmp/rr"
 			pin_started 0
-			taskset -c 0 nsenter --net="/run/netns/$id-$CLI" -- "$TOOLS/sockfwd-bench" rr \
-				-c "$host:$rrport" -n "$RR_COUNT" |
-				sed -n "s/.*per_second=\([0-9.]*\) mean_us=\([0-9.]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\).*/$topo $path \1 \2 \3 \4/p" >>"$tmp/rr1"
+			CLIENT_CPU=0 rr "$host:$rrport" >>"$tmp/rr1"
 			pin_started "0-$(($(nproc) - 1))"
 			nsx $CLI "$TOOLS/sockfwd-bench" connect -c "$host:$rrport" -n "$CONN_COUNT" |
 				sed -n "s/.*per_second=\([0-9.]*\).*/$topo $path \1/p" >>"$tmp/conn"
