@@ -646,6 +646,13 @@ test_pause_resume_stress_sockmap() {
 		"flows complete in sockmap mode"
 }
 
+# counters_say TEXT: the counters line sockfwd logs on SIGUSR1 contains TEXT.
+counters_say() {
+	kill -USR1 "$SFW_PID"
+	sleep 0.2
+	grep counters "$SFW_LOG" | tail -n1 | grep -q "$1"
+}
+
 clients_connected() {
 	[ "$(nsx cli ss -tnH state established '( dport = :1000 )' | wc -l)" -ge "$1" ]
 }
@@ -661,16 +668,20 @@ test_connection_limit_and_refused_target() {
 	nsx cli timeout 5 "$PEER" -c 192.0.2.2:1001 -g 10 2>/dev/null
 	wait_log "listen=192.0.2.2:1001 .*close=connect 203.0.113.2:5999: Connection refused"
 
+	# The client killed below must be one that was accepted: started
+	# together, the three race, and a killed client still in the backlog
+	# frees no slot.
 	local first
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
 	first=$BG_PID
+	wait_for 5 counters_say "accepted=2 active=1" || fail "the first client was not accepted"
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
 	wait_for 5 clients_connected 3 || fail "clients did not connect"
 	sleep 0.5
 	check_eq "$(sfw_counter accepted)" 3 "accepted (one refused target, two held) with --max-conns 2 and 3 clients"
 	kill "$first"
-	wait_for 5 sh -c "kill -USR1 $SFW_PID; sleep 0.2; grep counters '$SFW_LOG' | tail -n1 | grep -q 'accepted=4 active=2'" ||
+	wait_for 5 counters_say "accepted=4 active=2" ||
 		fail "the third client was not accepted after the first left"
 	log "$(grep counters "$SFW_LOG" | tail -n1)"
 }
