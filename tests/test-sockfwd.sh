@@ -550,7 +550,7 @@ test_sigterm_drains_flows() {
 		sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
 	wait_for 5 listening srv 5001 || fail "server not listening"
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g $((32 << 20)) -s 9
-	sleep 0.5
+	wait_for 5 counters_say "active=1" || fail "the flow did not start"
 	kill -TERM "$SFW_PID"
 	wait_log "stopping: 1 flows"
 	nsx cli "$PEER" -c 192.0.2.2:1000 -g 10 2>/dev/null && fail "new connection accepted while stopping"
@@ -564,7 +564,7 @@ test_sigterm_drains_flows() {
 	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H
 	wait_for 5 listening srv 5001 || fail "server not listening"
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
-	sleep 0.3
+	wait_for 5 counters_say "active=1" || fail "the flow did not start"
 	kill -TERM "$SFW_PID"
 	wait_log "close=shutdown deadline"
 	wait_for 5 sh -c "! kill -0 $SFW_PID 2>/dev/null" || fail "sockfwd still running after the deadline"
