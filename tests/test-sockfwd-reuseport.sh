@@ -66,6 +66,11 @@ test_two_processes_share_a_port() {
 	check_no_close_wait
 }
 
+# a_queue: the longest accept queue on port 1000 (a listener's Recv-Q),
+# which is a's while a is full.
+a_queue() { nsx fwd ss -ltnH "sport = :1000" | awk '$2 > q { q = $2 } END { print q + 0 }'; }
+placed_are() { [ $(($(a_queue) + $(rp_flows b))) -eq "$1" ]; }
+
 # A helper that takes no more connections (--max-conns 1, busy) keeps its
 # listener: the connections the kernel hashes to it wait in its accept queue
 # (the other helper does not get them) and go through once it has room.
@@ -86,9 +91,9 @@ test_full_process_keeps_its_queue() {
 	b=$RP_PID
 	sfw_bg cli "$PEER" -c $LISTEN -n 40 -k 40 -z -g 100000 -V -H -s 4
 	clients=$BG_PID
-	sleep 2
-	# a listener's Recv-Q is its accept queue; a's holds those hashed to it
-	queued=$(nsx fwd ss -ltnH "sport = :1000" | awk '$2 > q { q = $2 } END { print q + 0 }')
+	# Until all 40 are placed (a slow machine takes a while), then once more.
+	wait_for 10 placed_are 40
+	queued=$(a_queue)
 	flows_b=$(rp_flows b)
 	log "while a is full: a's queue=$queued, b's flows=$flows_b"
 	[ "$queued" -gt 0 ] || fail "no connection waits in a's queue"
