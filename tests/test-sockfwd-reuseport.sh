@@ -23,11 +23,9 @@ rp_start() {
 
 # rp_counter NAME PID COUNTER: the counter's value after SIGUSR1.
 rp_counter() {
-	local log=$TEST_TMP/$1.log before
-	before=$(grep -c counters "$log")
-	kill -USR1 "$2"
-	wait_for 5 sh -c "[ \$(grep -c counters '$log') -gt $before ]" || fail "$1: no counters"
-	grep counters "$log" | tail -n1 | sed -n "s/.* $3=\([0-9-]*\).*/\1/p"
+	local line
+	line=$(counters_line "$TEST_TMP/$1.log" "$2") || fail "$1: no counters"
+	sed -n "s/.* $3=\([0-9-]*\).*/\1/p" <<<"$line"
 }
 
 rp_flows() { grep -c "conn client=.* mode=sockmap .*close=eof" "$TEST_TMP/$1.log"; }

@@ -82,13 +82,27 @@ sfw_stop() {
 	wait_for 15 sh -c "! kill -0 $SFW_PID 2>/dev/null" || fail "sockfwd did not exit on SIGTERM"
 }
 
+# counters_line LOG PID: SIGUSR1 to sockfwd PID, then the newest counters
+# line in its LOG; fails if no new line came within 5 s.
+counters_line() {
+	local before rc
+	before=$(grep -c counters "$1")
+	kill -USR1 "$2"
+	wait_for 5 sh -c "[ \$(grep -c counters '$1') -gt $before ]"
+	rc=$?
+	grep counters "$1" | tail -n1
+	return $rc
+}
+
 # sfw_counter NAME: the value of a counter after SIGUSR1.
 sfw_counter() {
-	local before
-	before=$(grep -c "counters" "$SFW_LOG")
-	kill -USR1 "$SFW_PID"
-	wait_for 5 sh -c "[ \$(grep -c counters '$SFW_LOG') -gt $before ]"
-	grep "counters" "$SFW_LOG" | tail -n1 | sed -n "s/.* $1=\([0-9-]*\).*/\1/p"
+	counters_line "$SFW_LOG" "$SFW_PID" | sed -n "s/.* $1=\([0-9-]*\).*/\1/p"
+}
+
+# counters_say TEXT: the counters line sockfwd logs on SIGUSR1 contains TEXT.
+counters_say() {
+	local line
+	line=$(counters_line "$SFW_LOG" "$SFW_PID") && grep -q "$1" <<<"$line"
 }
 
 # Dante with optional username method; users come from a private
@@ -644,13 +658,6 @@ test_pause_resume_stress_sockmap() {
 	[ "$(sfw_counter pauses)" -gt 0 ] || fail "no pause happened"
 	check_eq "$(log_lines | grep -c 'mode=sockmap up=67108864 down=67108864 .*close=eof')" 5 \
 		"flows complete in sockmap mode"
-}
-
-# counters_say TEXT: the counters line sockfwd logs on SIGUSR1 contains TEXT.
-counters_say() {
-	kill -USR1 "$SFW_PID"
-	sleep 0.2
-	grep counters "$SFW_LOG" | tail -n1 | grep -q "$1"
 }
 
 clients_connected() {
