@@ -2,7 +2,10 @@
 # Helpers for tests: throwaway namespaces, background processes and pins that
 # are cleaned up when the test's shell exits, whatever the outcome.
 # A test is a function; it fails by returning non-zero or calling fail,
-# and skips with skip (exit 77).
+# and skips (exit 77) with skip or need when a tool is missing, or with
+# skip_kernel/skip_hardware when this machine cannot run it at all.  Under
+# CI=true the runner counts only the last two as skips: CI installs every
+# package (scripts/install-deps), so a missing tool there is a failure.
 
 ROOT=${ROOT:-$(pwd)}
 BUILD=$ROOT/build
@@ -48,7 +51,14 @@ on_exit() { _lib_cleanups+=("$1"); }
 
 log() { printf '# %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+# skip REASON: a tool, a package or some state is missing (a FAIL under CI).
 skip() { printf 'skip: %s\n' "$*"; exit 77; }
+# skip_kernel REASON: the running kernel lacks a feature, e.g.
+# skip_kernel "no veth XDP native mode" (a SKIP under CI too).
+skip_kernel() { printf 'skip (kernel): %s\n' "$*"; exit 77; }
+# skip_hardware REASON: the machine lacks a device or CPU feature, e.g. a NIC
+# with native XDP (a SKIP under CI too).
+skip_hardware() { printf 'skip (hardware): %s\n' "$*"; exit 77; }
 
 # check_eq GOT WANT WHAT
 check_eq() {
@@ -110,7 +120,7 @@ wait_for() {
 	return 1
 }
 
-# need CMD...: skip the test when a command is missing.
+# need CMD...: skip the test when a command is missing (a FAIL under CI).
 need() {
 	local c
 	for c in "$@"; do
