@@ -20,7 +20,9 @@ kernel_setup() {
 }
 
 # contract SCENARIO ARGS...: run the tool in fwd; its output goes to the
-# log and to $TEST_TMP/out.  A FAIL line or a non-zero exit fails the test.
+# log and to $TEST_TMP/out.  A FAIL line or a non-zero exit fails the test,
+# and so does a run that did not reach its last line ("done SCENARIO: 0
+# failed"): every check the scenario has ran, however many that is.
 contract() {
 	local rc
 	nsx fwd "$CONTRACT" "$1" --maps "$PIN" "${@:2}" >"$TEST_TMP/out" 2>&1
@@ -30,6 +32,7 @@ contract() {
 		fail "sockmap-contract $1: $(grep -c '^FAIL' "$TEST_TMP/out") failed, first: $(grep -m1 '^FAIL' "$TEST_TMP/out")"
 	fi
 	[ "$rc" -eq 0 ] || fail "sockmap-contract $1 exited with $rc"
+	grep -qx "done $1: 0 failed" "$TEST_TMP/out" || fail "sockmap-contract $1 did not run to its end"
 }
 
 # expect_ok TEXT: the tool printed a passing check containing TEXT (fixed string).
@@ -37,16 +40,16 @@ expect_ok() {
 	grep '^ok ' "$TEST_TMP/out" | grep -qF -- "$1" || fail "no passing check with '$1'"
 }
 
-# checks_ran N: exactly N checks passed (none was skipped by an early exit).
-checks_ran() {
-	check_eq "$(grep -c '^ok ' "$TEST_TMP/out")" "$1" "checks passed"
+# behaviour NAME: what the tool found this kernel does (a "behaviour NAME:
+# VALUE" line), where builds differ and sockfwd depends on neither.
+behaviour() {
+	sed -n "s/^behaviour $1: \([a-z]*\).*/\1/p" "$TEST_TMP/out"
 }
 
 # sockmap_basic's skb_verdict_fionread, in sockfwd's three modes.
 test_fionread() {
 	kernel_setup
 	contract fionread
-	checks_ran 71
 	# REDIRECT: the bytes are at the destination, none stays in the source.
 	expect_ok "redirect n=1: FIONREAD on d before it reads = 1 (want 1)"
 	expect_ok "redirect n=1000: FIONREAD on d before it reads = 1000 (want 1000)"
@@ -66,68 +69,93 @@ test_fionread() {
 	expect_ok "limit: the skb past the limit stays in b (FIONREAD 1000), d gets nothing"
 	expect_ok "limit: one event, with b's cookie"
 	expect_ok "limit raised, passed bytes unread: still passed (FIONREAD on b 2001)"
-	expect_ok "every byte once: 25174828 sent into a = 16781218 redirected + 8393610 passed"
+	# The tool checks sent = redirected + passed and passed = read by the
+	# helper; how the bytes split between the two is not ours to fix here.
+	expect_ok "every byte once: "
 	expect_ok "after close: 0 SOCKHASH entries"
 	check_eq "$(sfw_entries)" 0 "SOCKHASH entries (bpftool) at the end"
 }
 
 # sockmap_listen: listeners in the map, children, sockets not connected.
+# A child accepted from a listener in the map loses its bytes on some 6.18
+# builds and keeps them on others (sockmap-contract.c): recorded, not
+# judged.  Under either, what sockfwd promises holds: it never puts its
+# listener in the map, and its flows carry every byte.
 test_listening_and_unconnected_sockets() {
+	local name found child
 	kernel_setup
 	contract listen
-	checks_ran 26
 	expect_ok "insert a listening socket: accepted"
 	expect_ok "lookup by key gives the listener's cookie"
 	expect_ok "lookup after delete: ENOENT"
 	expect_ok "child's cookie is not a key: lookup ENOENT"
 	expect_ok "the map holds the listener only (1 entries), not the child"
 	expect_ok "the verdict program never ran on the child (redirected 0, passed 0)"
-	# Kernel quirk (6.18), see sockmap-contract.c: such a child's bytes are lost.
-	expect_ok "child of a listener in the map: 1000 bytes acked by TCP, never readable: lost"
-	expect_ok "accepted after its delete: 1000 bytes acked by TCP, never readable: lost"
+	for name in listener_child listener_child_deleted_before_accept; do
+		found=$(behaviour $name)
+		case $found in
+		lost | delivered) log "kernel behaviour $name: $found" ;;
+		'') fail "no behaviour recorded for $name" ;;
+		*) log "note: kernel behaviour $name: $found (neither known one; sockfwd does not depend on it)" ;;
+		esac
+	done
 	expect_ok "child made after the listener's entry was deleted: bytes delivered to recv()"
 	expect_ok "control, listener never in the map: child's bytes delivered to recv()"
 	# The errno of each refused insert, as 6.18 gives it.
 	expect_ok "insert socket() only (CLOSE): EOPNOTSUPP (errno 95)"
 	expect_ok "insert bound, not listening (CLOSE): EOPNOTSUPP (errno 95)"
-	expect_ok "non-blocking connect to a full listener: Operation now in progress, state SYN_SENT"
+	expect_ok "non-blocking connect to a full listener: Operation now in progress, SYN dropped"
 	expect_ok "insert in SYN_SENT (SYN_SENT): EOPNOTSUPP (errno 95)"
 	expect_ok "insert after ECONNREFUSED (CLOSE): EOPNOTSUPP (errno 95)"
 	expect_ok "insert in CLOSE_WAIT (CLOSE_WAIT): EOPNOTSUPP (errno 95)"
 	expect_ok "insert fd -1: EINVAL (errno 22)"
 	expect_ok "insert a closed fd: EBADF (errno 9)"
 	expect_ok "the map is empty at the end: 0 entries"
+	# Our side, with this kernel's behaviour.
+	child=$(behaviour listener_child)
+	flows_through_sockfwd 2
+	log "with listener_child: $child, sockfwd kept its listener out and its flows whole"
+}
+
+# flows_through_sockfwd N [CMD]: sockfwd on 127.0.0.1:7000 (target 7001),
+# N flows through it (CMD run while they are open): bytes intact both ways,
+# the map holds exactly their sockets, in pairs, never the listener; all
+# gone once they close.  The listener's cookie in LISTENER_COOKIE.
+LISTENER_COOKIE=
+flows_through_sockfwd() {
+	local n=$1
+	sfw_start -l 127.0.0.1:7000 -t 127.0.0.1:7001 --mode sockmap
+	# The listener's cookie as ss reports it (inet_diag's sk: is the socket
+	# cookie), to cross-check the tool, which takes it with pidfd_getfd().
+	LISTENER_COOKIE=$(nsx fwd ss -Hltne 'sport = :7000' | sed -n 's/.* sk:\([0-9a-f]*\).*/\1/p')
+	[ -n "$LISTENER_COOKIE" ] || fail "ss shows no cookie for sockfwd's listener"
+	contract flows --pid "$SFW_PID" --connect 7000 --target 7001 --flows "$n" --exec "${2:-}"
+	expect_ok "flow $((n - 1)): 1000 bytes up through sockfwd"
+	expect_ok "flow $((n - 1)): 1000 bytes down through sockfwd"
+	expect_ok "$n flows open: $((2 * n)) SOCKHASH entries (want $((2 * n)))"
+	expect_ok "sockfwd holds 1 listener(s) and $((2 * n)) other TCP sockets, $((2 * n)) ESTABLISHED (want 1 and $((2 * n)))"
+	expect_ok "every key and value is the cookie of one of sockfwd's $((2 * n)) flow sockets"
+	expect_ok "entries come in pairs: each value's own entry holds its key"
+	expect_ok "the listener's cookie (0x$LISTENER_COOKIE) is neither key nor value"
+	expect_ok "flows closed: 0 SOCKHASH entries left"
+	expect_ok "flows closed: 0 control and 0 state entries left"
+	sfw_stop
+	check_eq "$(grep -c 'mode=sockmap' "$SFW_LOG")" "$n" "flows logged in sockmap mode"
+	check_eq "$(sfw_entries)" 0 "SOCKHASH entries after sockfwd exited"
 }
 
 # sockfwd itself: while flows run, the SOCKHASH holds exactly their sockets
 # (2 per flow, in pairs), never the listener; all gone once they close.
+# bpftool's view of the map, taken while they are open, agrees.
 test_sockfwd_never_maps_its_listener() {
-	local cookie le
+	local le
 	kernel_setup
-	sfw_start -l 127.0.0.1:7000 -t 127.0.0.1:7001 --mode sockmap
-	# The listener's cookie as ss reports it (inet_diag's sk: is the socket
-	# cookie), to cross-check the tool, which takes it with pidfd_getfd().
-	cookie=$(nsx fwd ss -Hltne 'sport = :7000' | sed -n 's/.* sk:\([0-9a-f]*\).*/\1/p')
-	[ -n "$cookie" ] || fail "ss shows no cookie for sockfwd's listener"
-	contract flows --pid "$SFW_PID" --connect 7000 --target 7001 --flows 4 \
-		--exec "bpftool map dump pinned '$PIN/sockfwd_peers' >'$TEST_TMP/dump'"
-	checks_ran 17
-	expect_ok "4 flows open: 8 SOCKHASH entries (want 8)"
-	expect_ok "sockfwd holds 1 listener(s) and 8 other TCP sockets, 8 ESTABLISHED (want 1 and 8)"
-	expect_ok "every key and value is the cookie of one of sockfwd's 8 flow sockets"
-	expect_ok "entries come in pairs: each value's own entry holds its key"
-	expect_ok "the listener's cookie (0x$cookie) is neither key nor value"
-	expect_ok "flows closed: 0 SOCKHASH entries left"
-	expect_ok "flows closed: 0 control and 0 state entries left"
-	# bpftool's view while the flows were open: 8 entries, no listener.
+	flows_through_sockfwd 4 "bpftool map dump pinned '$PIN/sockfwd_peers' >'$TEST_TMP/dump'"
 	check_eq "$(grep -c '^key' "$TEST_TMP/dump")" 8 "SOCKHASH entries in bpftool's dump"
-	le=$(printf '%016x' "0x$cookie" | sed 's/\(..\)/\1 /g' |
+	le=$(printf '%016x' "0x$LISTENER_COOKIE" | sed 's/\(..\)/\1 /g' |
 		awk '{ for (i = 8; i > 1; i--) printf "%s ", $i; printf "%s", $1 }')
 	if grep -qF "$le" "$TEST_TMP/dump"; then
 		fail "bpftool's dump holds the listener's cookie ($le)"
 	fi
 	log "ok: listener cookie $le not in bpftool's dump"
-	sfw_stop
-	check_eq "$(grep -c 'mode=sockmap' "$SFW_LOG")" 4 "flows logged in sockmap mode"
-	check_eq "$(sfw_entries)" 0 "SOCKHASH entries after sockfwd exited"
 }
