@@ -165,7 +165,7 @@ protect() {
 	"$CLEAN_DNS" resolver add "$RESOLVER4" >/dev/null || fail "resolver add $RESOLVER4"
 	"$CLEAN_DNS" resolver add "$RESOLVER6" >/dev/null || fail "resolver add $RESOLVER6"
 	check_eq "$("$CLEAN_DNS" resolver list | awk -v a="$RESOLVER4/32" '$1 == a { print $3 }')" \
-		aa-single,name-uncompressed,bogus-addr,edns-echo,hop-count "default rules"
+		aa-single,name-uncompressed,bogus-addr,edns-echo,hop-count,query-echo "default rules"
 }
 
 # attach MODE: clean-dns on CDNS_IFACE in CDNS_NS.
@@ -256,8 +256,7 @@ stateful_round() {
 	check_eq "$((edns_forgeries + plain_forgeries))" "$((2 * queries))" \
 		"gfw2025: two forgeries per query"
 	check_drops drop_edns_echo="$edns_forgeries" drop_hop_count="$plain_forgeries"
-	check_eq "$(delta queries_edns_recorded)" "$edns_queries" \
-		"queries_edns_recorded (one per EDNS query)"
+	check_eq "$(delta queries_recorded)" "$queries" "queries_recorded (one per query)"
 	check_eq "$(delta pass_clean)" "$queries" "pass_clean (one genuine answer per query)"
 }
 
@@ -331,12 +330,12 @@ test_stateful_rd0_and_full_query_map() {
 	# OPT, so edns-echo can never drop it, full map or not.
 	"$CLEAN_DNS" resolver add 198.51.100.99 >/dev/null || fail "resolver add 198.51.100.99"
 	nsx censor ip route add blackhole 198.51.100.99/32
-	recorded=$(counter queries_edns_recorded)
+	recorded=$(counter queries_recorded)
 	sent=$(nsx client "$TOOLS/dns-flood" --server 198.51.100.99 --count 20000 --sockets 4 \
 		--seconds 20) || fail "dns-flood: $sent"
 	log "dns-flood: $sent"
-	check_eq "$(($(counter queries_edns_recorded) - recorded))" 20000 \
-		"queries_edns_recorded by the flood"
+	check_eq "$(($(counter queries_recorded) - recorded))" 20000 \
+		"queries_recorded by the flood"
 	# One raw "key":[bytes] per entry (BTF adds a formatted "key":{...}).
 	entries=$(bpftool -j map dump pinned /sys/fs/bpf/tc/globals/cdns_queries |
 		grep -o '"key":\[' | wc -l)
@@ -505,7 +504,7 @@ test_stateful_servers_no_false_drops() {
 	attach generic
 	learn_servers
 	expect_same_answers learned
-	[ "$(delta queries_edns_recorded)" -gt 0 ] || fail "no EDNS query recorded"
+	[ "$(delta queries_recorded)" -gt 0 ] || fail "no EDNS query recorded"
 
 	log "route change: one router more between censor and resolver (TTL $((GENUINE_TTL - 1)))"
 	dns_route_detour

@@ -1,36 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The clean-dns packet path, top to bottom: link layer, IP, UDP, DNS header,
- * then the per-resolver rules.  It returns the counter that describes the
- * packet; counters from COUNT_FIRST_DROP on mean "drop".
+/* The clean-dns rules, top to bottom: what an ingress packet from a
+ * protected resolver is judged by.  classify_frame returns the counter that
+ * describes the packet; counters from COUNT_FIRST_DROP on mean "drop".
+ * Parsing is in xdp/parse.h; what the egress program records is in
+ * xdp/record_egress.h.
  *
-  * This file compiles both into the BPF programs and into host binaries (the
- * vector tests and the fuzzer), so it reads memory only through pointers it
- * has checked against data_end, and reaches state only through functions
- * the includer defines before including it:
+ * The threat is an on-path censor: it reads every query and can send any
+ * packet with the resolver's address, copying flags, TTLs and OPT records
+ * as it learns.  Each rule below names what gives such a forgery away and
+ * what the censor could do against it (docs/threat-model.md).
+ *
+ * Like parse.h this compiles into the BPF programs and into host binaries.
+ * It reaches state only through functions the includer defines before
+ * including it (the maps in clean_dns.bpf.c; tables in the host model):
  *
  *   __u32 resolver_rules(const struct addr_key *src);
  *	rule bits for a source address (0: not protected)
  *   int address_is_bogus(const struct addr_key *answer);
- *	the answer's address is a known forged one
- *   int query_had_edns(const struct query_key *key);
+ *	the address is a known forged one
+ *   const struct query_state *query_lookup(const struct query_key *key);
+ *	the query recorded on egress, or NULL when none or expired
  *   void query_answered(const struct query_key *key);
- *	an EDNS query recorded on egress; forget it once answered
+ *	forget it: an answer was judged and passed
  *   int hop_count_expected(const struct addr_key *src);
  *	the TTL learned for the resolver, or -1 when unknown or expired
  *   __u32 hop_count_tolerance(void);
-  *   void hop_count_learn(const struct addr_key *src, __u32 ttl);
- *	record a TTL seen on the resolver's TCP segments
+ *   void hop_count_learn(const struct addr_key *src, __u32 ttl);
+ *   void hop_count_forget(const struct addr_key *src);
+ *   struct tcp_conn *tcp_conn_lookup(const struct tcp_conn_key *key);
+ *	a connection recorded from its SYN on egress, or NULL
  *
-  * A name walk is a loop the verifier would follow again for every way the
- * code before it can end.  BPF builds define CLASSIFY_WALKS_OUT_OF_LINE and
- * provide
+ * BPF builds (CLASSIFY_WALKS_OUT_OF_LINE) also provide, as global
+ * functions verified once on their own,
  *   __u32 walk_name(void *ctx, __u32 dns_off, __u32 dns_len, __u32 name_off);
- * as a global function, verified once on its own, returning what
- * dns_name_end returns, with "compressed" in bit 16.  Host builds walk
- * inline.
-
-
-
+ *   __u32 walk_svc_hints(void *ctx, __u32 dns_off, __u32 rdata_off, __u32 rdata_end);
+ * the second returning what svc_hints_bogus returns.
  *
  * Nothing is dropped unless it was parsed whole and matched a rule chosen
  * for its resolver: anything not understood is passed.
@@ -38,505 +42,219 @@
 #ifndef CLEAN_DNS_CLASSIFY_H
 #define CLEAN_DNS_CLASSIFY_H
 
-#include <linux/types.h>
-#include <linux/if_ether.h>
-#include <linux/in.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/udp.h>
-#include <bpf/bpf_endian.h>
-#include "clean_dns_common.h"
+#include "parse.h"
 
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
+/* SvcParams of an HTTPS or SVCB record that carry addresses (RFC 9460). */
+#define SVC_KEY_IPV4HINT 4
+#define SVC_KEY_IPV6HINT 6
+#define SVC_PARAMS_MAX 16
+#define SVC_HINTS_MAX 8
 
-enum first_header {
-	FIRST_ETHERNET, /* Ethernet, optionally VLAN/QinQ and PPPoE */
-	FIRST_IP, /* no link layer: tun, ppp, wireguard, ipip */
-};
-
-#define VLAN_MAX_DEPTH 2
-#define IPV6_EXT_MAX 6
-#define PPP_PROTO_IPV4 0x0021
-#define PPP_PROTO_IPV6 0x0057
-#define IPV4_DF 0x4000
-#define IPV4_MF_OFFSET 0x3fff
-#define DNS_PORT 53
-#define TCP_FLAG_FIN 0x01
-#define TCP_FLAG_SYN 0x02
-#define TCP_FLAG_RST 0x04
-#define TCP_FLAG_ACK 0x10
-#define DNS_HDR_LEN 12
-#define DNS_FLAG_QR 0x8000
-#define DNS_FLAG_OPCODE 0x7800
-#define DNS_FLAG_AA 0x0400
-#define DNS_FLAG_RD 0x0100
-#define DNS_TYPE_A 1
-#define DNS_TYPE_AAAA 28
-#define DNS_TYPE_OPT 41
-#define DNS_CLASS_IN 1
-/* Offsets into a DNS message stay below this: the walks and reads look no
- * further, and a longer message is never judged.  A single-answer forgery
- * is a few dozen bytes.
+/* Each address of the hint list at OFF (LEN bytes of ADDR_LEN-byte
+ * addresses), looked up among the known forged ones.
  */
-#define DNS_READ_MAX 4096
-#define DNS_READ_MASK 0x1fff
-
-#ifdef __BPF__
-#define opaque_to_compiler(var) asm volatile("" : "+r"(var))
-#else
-#define opaque_to_compiler(var) ((void)0)
-#endif
-
-/* A 16-bit length from the packet, for pointer arithmetic.  Verifiers
- * before 6.18 keep no bounds across a byte swap (BPF_END): 5.10, 6.1 and
- * 6.12 reject "math between pkt pointer and register with unbounded min
- * value" (tests/kernels).  The mask restores the bound; the barrier keeps
- * clang from dropping a mask it knows to be a no-op.
- */
-static __always_inline __u32 packet_len16(__be16 raw)
+static __always_inline int svc_hint_bogus(const __u8 *dns, const __u8 *data_end, __u32 off,
+					  __u32 len, int addr_len)
 {
-	__u32 len = bpf_ntohs(raw);
-
-	opaque_to_compiler(len);
-	return len & 0xffff;
-}
-
-struct hdr_cursor {
-	const __u8 *pos;
-};
-
-struct vlan_tag {
-	__be16 tci;
-	__be16 encapsulated_proto;
-};
-
-/* RFC 2516 session header followed by the PPP protocol field. */
-struct pppoe_session {
-	__u8 version_type; /* 0x11 */
-	__u8 code; /* 0x00 in session frames */
-	__be16 session_id;
-	__be16 length;
-	__be16 ppp_proto;
-};
-
-/* What the rules know of a packet.  parse_ipv4/parse_ipv6 fill only what
- * every packet needs; fill_addresses the rest, once a packet turned out to
- * be DNS: most packets are not, and they should not pay for it.
- */
-struct packet_facts {
-	const __u8 *ip_hdr;
-	const __u8 *ip_end; /* end of the datagram per its IP header */
-	__u8 is_ipv4;
-	__u8 is_fragment;
-	/* from fill_addresses: */
-	__u8 ttl; /* IPv4 TTL or IPv6 hop limit */
-	__u16 ipv4_id;
-	__u16 ipv4_frag_off; /* flags and offset, host order */
-	__u32 flow_label; /* IPv6 */
-	struct addr_key src; /* source address as an LPM key, /128 */
-	struct addr_key dst;
-};
-
-static __always_inline __u16 load_be16(const __u8 *p)
-{
-	return (__u16)(p[0] << 8 | p[1]);
-}
-
-/* Returns ETH_P_IP or ETH_P_IPV6 (host order), or 0 for anything else. */
-static __always_inline int parse_link(struct hdr_cursor *nh, const __u8 *data_end)
-{
-	const struct ethhdr *eth = (const void *)nh->pos;
-	__u16 proto;
+	struct addr_key key;
+	const __u8 *p;
 	int i;
 
-	if ((const __u8 *)(eth + 1) > data_end)
-		return 0;
-	proto = bpf_ntohs(eth->h_proto);
-	nh->pos = (const __u8 *)(eth + 1);
-
-	for (i = 0; i < VLAN_MAX_DEPTH; i++) {
-		const struct vlan_tag *tag = (const void *)nh->pos;
-
-		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
-			break;
-		if ((const __u8 *)(tag + 1) > data_end)
+	for (i = 0; i < SVC_HINTS_MAX; i++) {
+		if ((__u32)(i + 1) * addr_len > len || off > DNS_READ_MAX)
 			return 0;
-		proto = bpf_ntohs(tag->encapsulated_proto);
-		nh->pos = (const __u8 *)(tag + 1);
-	}
-
-	if (proto == ETH_P_PPP_SES) {
-		const struct pppoe_session *pppoe = (const void *)nh->pos;
-
-		if ((const __u8 *)(pppoe + 1) > data_end)
-			return 0;
-		if (pppoe->version_type != 0x11 || pppoe->code != 0)
-			return 0;
-		nh->pos = (const __u8 *)(pppoe + 1);
-		switch (bpf_ntohs(pppoe->ppp_proto)) {
-		case PPP_PROTO_IPV4:
-			return ETH_P_IP;
-		case PPP_PROTO_IPV6:
-			return ETH_P_IPV6;
-		}
-		return 0;
-	}
-	return proto == ETH_P_IP || proto == ETH_P_IPV6 ? proto : 0;
-}
-
-/* Without a link layer the IP version nibble says what follows. */
-static __always_inline int parse_l3_start(const struct hdr_cursor *nh, const __u8 *data_end)
-{
-	if (nh->pos + 1 > data_end)
-		return 0;
-	switch (nh->pos[0] >> 4) {
-	case 4:
-		return ETH_P_IP;
-	case 6:
-		return ETH_P_IPV6;
-	}
-	return 0;
-}
-
-/* Returns the transport protocol, or -1 when the header is not usable.
- * The version and IHL are read as a byte: the bitfields in linux/ip.h
- * follow the host's byte order, not the BPF target's.
- */
-static __always_inline int parse_ipv4(struct hdr_cursor *nh, const __u8 *data_end,
-				      struct packet_facts *pkt)
-{
-	const struct iphdr *iph = (const void *)nh->pos;
-	__u32 hdr_len, tot_len;
-
-	if ((const __u8 *)(iph + 1) > data_end)
-		return -1;
-	if (nh->pos[0] >> 4 != 4)
-		return -1;
-	hdr_len = (nh->pos[0] & 0x0f) * 4;
-	if (hdr_len < sizeof(*iph) || nh->pos + hdr_len > data_end)
-		return -1;
-	tot_len = packet_len16(iph->tot_len);
-	if (tot_len < hdr_len)
-		return -1;
-
-	pkt->ip_hdr = nh->pos;
-	pkt->ip_end = nh->pos + tot_len;
-	pkt->is_ipv4 = 1;
-	pkt->is_fragment = (bpf_ntohs(iph->frag_off) & IPV4_MF_OFFSET) != 0;
-
-	nh->pos += hdr_len;
-	return iph->protocol;
-}
-
-/* Walks a bounded number of extension headers.  A fragment header ends the
- * walk: the caller passes every fragment.
- */
-static __always_inline int parse_ipv6(struct hdr_cursor *nh, const __u8 *data_end,
-				      struct packet_facts *pkt)
-{
-	const struct ipv6hdr *ip6h = (const void *)nh->pos;
-	__u32 payload_len;
-	__u8 next;
-	int i;
-
-	if ((const __u8 *)(ip6h + 1) > data_end)
-		return -1;
-	if (nh->pos[0] >> 4 != 6)
-		return -1;
-	payload_len = packet_len16(ip6h->payload_len);
-	if (payload_len == 0) /* jumbogram: never DNS */
-		return -1;
-
-	pkt->ip_hdr = nh->pos;
-	pkt->ip_end = (const __u8 *)(ip6h + 1) + payload_len;
-	pkt->is_ipv4 = 0;
-	pkt->is_fragment = 0;
-
-	next = ip6h->nexthdr;
-	nh->pos = (const __u8 *)(ip6h + 1);
-
-	for (i = 0; i <= IPV6_EXT_MAX; i++) {
-		const __u8 *ext = nh->pos;
-		__u32 ext_len;
-
-		switch (next) {
-		case IPPROTO_HOPOPTS:
-		case IPPROTO_ROUTING:
-		case IPPROTO_DSTOPTS:
-			if (i == IPV6_EXT_MAX || ext + 2 > data_end)
-				return -1;
-			ext_len = (ext[1] + 1) * 8;
-			break;
-		case IPPROTO_AH:
-			if (i == IPV6_EXT_MAX || ext + 2 > data_end)
-				return -1;
-			ext_len = (ext[1] + 2) * 4;
-			break;
-		case IPPROTO_FRAGMENT:
-			if (ext + 1 > data_end)
-				return -1;
-			pkt->is_fragment = 1;
-			return ext[0];
-		default:
-			return next;
-		}
-		next = ext[0];
-		nh->pos = ext + ext_len;
-	}
-	return -1;
-}
-
-/* A name may have up to 127 labels, but the walks stop at 32: the
- * verifier follows every way two walks can end, and 128 x 128 was past its
- * limit.  A longer name is not judged by the rules that read the answer or
- * the question (it passes); injected answers are for everyday names.
- */
-#define DNS_MAX_LABELS 32
-#define DNS_NAME_MAX 255
-
-/* Walks the name at OFF label by label.  Returns the offset just past it,
- * or 0 when it runs past the message, is longer than a name may be, or uses
- * a label type other than plain or a compression pointer.  *compressed
- * tells whether it ended in a pointer.  Offsets stay small bounded numbers,
- * so the verifier can follow the walk.
- */
-static __always_inline __u32 dns_name_end(const __u8 *dns, __u32 dns_len, const __u8 *data_end,
-					  __u32 off, int *compressed)
-{
-	const __u8 *label;
-	__u32 start = off;
-	int i;
-
-	*compressed = 0;
-	for (i = 0; i < DNS_MAX_LABELS; i++) {
-		if (off > DNS_READ_MAX || off >= dns_len)
-			return 0;
-		/* A no-op after the check above, but the check may be made on
-		 * another copy of the register than the one clang adds; hidden
-		 * from the compiler, the mask stays and carries the bound.
-		 */
 		opaque_to_compiler(off);
-		label = dns + (off & DNS_READ_MASK);
-		if (label + 1 > data_end)
+		p = dns + (off & DNS_READ_MASK);
+		if (p + addr_len > data_end)
 			return 0;
-		if (label[0] == 0)
-			return off + 1;
-		if ((label[0] & 0xc0) == 0xc0) {
-			*compressed = 1;
-			return off + 2 <= dns_len ? off + 2 : 0;
-		}
-		if (label[0] & 0xc0)
-			return 0;
-		off += label[0] + 1;
-		if (off - start > DNS_NAME_MAX)
-			return 0;
+		address_key(p, addr_len, &key);
+		if (address_is_bogus(&key))
+			return 1;
+		off += addr_len;
 	}
 	return 0;
 }
 
+/* The RDATA of an HTTPS or SVCB record, RDATA_OFF to RDATA_END: SvcPriority,
+ * TargetName (never compressed), then SvcParams as key, length, value.
+ * Returns 1 when an ipv4hint or ipv6hint address is a known forged one: the
+ * 2026 injector answers "1 . alpn=h2 ipv4hint=<pool> ipv6hint=<pool>"
+ * (net4people bbs #598).  Anything malformed returns 0.
+ */
+static __always_inline int svc_hints_bogus(const __u8 *dns, const __u8 *data_end, __u32 rdata_off,
+					   __u32 rdata_end)
+{
+	const __u8 *param;
+	__u32 off, key, len;
+	int compressed, i;
+
+	if (rdata_end > DNS_READ_MAX)
+		return 0;
+	off = dns_name_end(dns, rdata_end, data_end, rdata_off + 2, &compressed);
+	if (!off || compressed)
+		return 0;
+	for (i = 0; i < SVC_PARAMS_MAX; i++) {
+		if (off + 4 > rdata_end || off > DNS_READ_MAX)
+			return 0;
+		opaque_to_compiler(off);
+		param = dns + (off & DNS_READ_MASK);
+		if (param + 4 > data_end)
+			return 0;
+		key = load_be16(param);
+		len = load_be16(param + 2);
+		off += 4;
+		if (off + len > rdata_end)
+			return 0;
+		if (key == SVC_KEY_IPV4HINT && len % 4 == 0 &&
+		    svc_hint_bogus(dns, data_end, off, len, 4))
+			return 1;
+		if (key == SVC_KEY_IPV6HINT && len % 16 == 0 &&
+		    svc_hint_bogus(dns, data_end, off, len, 16))
+			return 1;
+		off += len;
+	}
+	return 0;
+}
+
+/* The located answer's address (A, AAAA) or hints (HTTPS, SVCB) include a
+ * known forged address.
+ */
+static __always_inline int answer_is_bogus(void *ctx, const __u8 *data, const __u8 *dns,
+					   const __u8 *data_end, const struct single_answer *ans)
+{
+	struct addr_key answer;
+
+	if (ans->type == DNS_TYPE_HTTPS || ans->type == DNS_TYPE_SVCB) {
 #ifdef CLASSIFY_WALKS_OUT_OF_LINE
-/* The walk's result comes back as a number the verifier knows only the
- * bounds of, the same on every path, so what follows is verified once.
- */
-static __always_inline __u32 name_end(void *ctx, const __u8 *data, const __u8 *dns, __u32 dns_len,
-				      const __u8 *data_end, __u32 off, int *compressed)
-{
-	__u32 walked = walk_name(ctx, (__u32)(dns - data), dns_len, off);
-	__u32 end = walked & 0xffff;
-
-	*compressed = (walked >> 16) & 1;
-	return end <= DNS_READ_MAX ? end : 0;
-}
+		(void)data_end;
+		return walk_svc_hints(ctx, (__u32)(dns - data), ans->type_off + 10, ans->rdata_end);
 #else
-static __always_inline __u32 name_end(void *ctx, const __u8 *data, const __u8 *dns, __u32 dns_len,
-				      const __u8 *data_end, __u32 off, int *compressed)
-{
-	(void)ctx;
-	(void)data;
-	return dns_name_end(dns, dns_len, data_end, off, compressed);
-}
+		(void)ctx;
+		(void)data;
+		return svc_hints_bogus(dns, data_end, ans->type_off + 10, ans->rdata_end);
 #endif
-
-/* The one answer of a response with no authority records and nothing or a
- * bare OPT record after it, parsed forward: the question name, QTYPE,
- * QCLASS, the answer's owner name, then the record, which must end exactly
- * where the message (or the OPT record) does.  Returns the offset of the
- * answer's TYPE field when it is an A or AAAA record, else 0; *written_out
- * says whether its owner name is spelled out, as long as the question name,
- * where servers write the pointer 0xc00c (older injectors: 2014
- * three-injectors study; genuine servers compress).
- */
-static __always_inline __u32 locate_single_answer(void *ctx, const __u8 *data, const __u8 *dns,
-						  __u32 dns_len, const __u8 *data_end,
-						  __u16 ns_count, __u16 ar_count, int *written_out)
-{
-	const __u8 *opt, *rr;
-	__u32 qname_end, owner, type_off, rr_end;
-	__u16 type, rdlength;
-	int compressed;
-
-	*written_out = 0;
-	if (ns_count != 0 || ar_count > 1 || dns_len > DNS_READ_MAX)
-		return 0;
-	qname_end = name_end(ctx, data, dns, dns_len, data_end, DNS_HDR_LEN, &compressed);
-	if (!qname_end || compressed)
-		return 0;
-	owner = qname_end + 4;
-	type_off = name_end(ctx, data, dns, dns_len, data_end, owner, &compressed);
-	if (!type_off || type_off > DNS_READ_MAX || type_off + 10 > dns_len)
-		return 0;
-	rr = dns + type_off;
-	if (rr + 10 > data_end)
-		return 0;
-	type = load_be16(rr);
-	rdlength = load_be16(rr + 8);
-	if (!((type == DNS_TYPE_A && rdlength == 4) || (type == DNS_TYPE_AAAA && rdlength == 16)))
-		return 0;
-	rr_end = type_off + 10 + rdlength;
-
-	if (ar_count == 1) {
-		/* root name, TYPE, CLASS, TTL, RDLENGTH 0: 11 bytes */
-		if (dns_len < DNS_HDR_LEN + 11 || rr_end != dns_len - 11)
-			return 0;
-		opt = dns + (dns_len - 11);
-		if (opt + 11 > data_end)
-			return 0;
-		if (opt[0] != 0 || load_be16(opt + 1) != DNS_TYPE_OPT || load_be16(opt + 9) != 0)
-			return 0;
-	} else if (rr_end != dns_len) {
-		return 0;
 	}
-
-	/* Written out: plain labels to the root, as long as the question name.
-	 * (Comparing the bytes as well would multiply the verifier's states past
-	 * its limit; no server writes out a different name of the same length
-	 * in a single answer where it could point.)
-	 */
-	*written_out = !compressed && type_off - owner == qname_end - DNS_HDR_LEN;
-	return type_off;
-}
-
-/* The located answer's address as a key for the known-forged map. */
-static __always_inline int answer_address(const __u8 *dns, const __u8 *data_end, __u32 type_off,
-					  struct addr_key *answer)
-{
-	const __u8 *type, *rdata;
-
-	if (type_off > DNS_READ_MAX)
-		return 0;
-	type = dns + type_off;
-	rdata = type + 10;
-	if (rdata + 4 > data_end)
-		return 0;
-	answer->prefixlen = 128;
-	if (load_be16(type) == DNS_TYPE_AAAA) {
-		if (rdata + 16 > data_end)
-			return 0;
-		__builtin_memcpy(answer->addr, rdata, 16);
-		return 1;
-	}
-	__builtin_memset(answer->addr, 0, 10);
-	answer->addr[10] = 0xff;
-	answer->addr[11] = 0xff;
-	__builtin_memcpy(&answer->addr[12], rdata, 4);
-	return 1;
-}
-
-/* The rest of the facts, for packets that matter. */
-static __always_inline int fill_addresses(struct packet_facts *pkt, const __u8 *data_end)
-{
-	if (pkt->is_ipv4) {
-		const struct iphdr *iph = (const void *)pkt->ip_hdr;
-
-		if ((const __u8 *)(iph + 1) > data_end)
-			return -1;
-		pkt->ttl = iph->ttl;
-		pkt->ipv4_id = bpf_ntohs(iph->id);
-		pkt->ipv4_frag_off = bpf_ntohs(iph->frag_off);
-		pkt->flow_label = 0;
-		__builtin_memset(&pkt->src, 0, sizeof(pkt->src));
-		__builtin_memset(&pkt->dst, 0, sizeof(pkt->dst));
-		pkt->src.prefixlen = 128;
-		pkt->src.addr[10] = 0xff;
-		pkt->src.addr[11] = 0xff;
-		__builtin_memcpy(&pkt->src.addr[12], &iph->saddr, 4);
-		pkt->dst.prefixlen = 128;
-		pkt->dst.addr[10] = 0xff;
-		pkt->dst.addr[11] = 0xff;
-		__builtin_memcpy(&pkt->dst.addr[12], &iph->daddr, 4);
-	} else {
-		const struct ipv6hdr *ip6h = (const void *)pkt->ip_hdr;
-		const __u8 *first = pkt->ip_hdr;
-
-		if ((const __u8 *)(ip6h + 1) > data_end)
-			return -1;
-		pkt->ttl = ip6h->hop_limit;
-		pkt->ipv4_id = 0;
-		pkt->ipv4_frag_off = 0;
-		pkt->flow_label = (__u32)(first[1] & 0x0f) << 16 | (__u32)first[2] << 8 | first[3];
-		pkt->src.prefixlen = 128;
-		__builtin_memcpy(pkt->src.addr, &ip6h->saddr, 16);
-		pkt->dst.prefixlen = 128;
-		__builtin_memcpy(pkt->dst.addr, &ip6h->daddr, 16);
-	}
-	return 0;
-}
-
-/* Link layer and IP: returns the transport protocol with the cursor on its
- * header, or -1 for anything not understood.
- */
-static __always_inline int parse_to_transport(struct hdr_cursor *nh, const __u8 *data_end,
-					      enum first_header first, struct packet_facts *pkt)
-{
-	int l3 = first == FIRST_ETHERNET ? parse_link(nh, data_end) : parse_l3_start(nh, data_end);
-
-	if (l3 == ETH_P_IP)
-		return parse_ipv4(nh, data_end, pkt);
-	if (l3 == ETH_P_IPV6)
-		return parse_ipv6(nh, data_end, pkt);
-	return -1;
+	return answer_address(dns, data_end, ans, &answer) && address_is_bogus(&answer);
 }
 
 /* A resolver's TCP segments show the TTL its genuine packets arrive with:
- * the injector forges UDP answers only.  `clean-dns learn` sends one TCP
- * query per resolver; any other DNS over TCP refreshes the profile too.
- * Only segments carrying data count: the censor also resets TCP DNS
- * connections with RSTs of its own TTL (seen in tests/test-clean-dns-
- * stateful.sh), which would teach the forgeries' hop count instead.
+ * the injector forges UDP answers.  But it can forge TCP segments too, so
+ * only a connection this host opened (its SYN recorded on egress) teaches,
+ * only segments whose ACK acknowledges that SYN's ISN count, and only once
+ * two of them agree.  An on-path censor sees the sequence numbers and can
+ * forge in-window segments; then the resolver's own segments disagree with
+ * its TTL and the connection teaches nothing (hop_count_conflict).  Should
+ * the forged ones have come first and taught, the disagreement takes the
+ * profile back: without one the rule is off, which passes forgeries but
+ * never drops the resolver's answers.  RSTs teach nothing: the censor
+ * resets TCP DNS with its own TTL (tests/test-clean-dns-stateful.sh).
  */
 static __always_inline int learn_from_tcp(const struct hdr_cursor *nh, const __u8 *data_end,
 					  const struct packet_facts *pkt)
 {
 	const __u8 *tcp = nh->pos;
-	__u32 header_len;
+	struct tcp_conn_key key = {};
+	struct tcp_conn *conn;
 	__u8 flags;
 
-	/* The source port was checked on the fast path. */
+	/* The source port was checked by parse_dns_packet. */
 	if (tcp + 20 > data_end)
 		return COUNT_NONE;
-	header_len = (tcp[12] >> 4) * 4;
 	flags = tcp[13];
-	if (header_len < 20 || !(flags & TCP_FLAG_ACK) ||
-	    (flags & (TCP_FLAG_RST | TCP_FLAG_SYN | TCP_FLAG_FIN)) ||
-	    tcp + header_len >= pkt->ip_end)
+	if (!(flags & TCP_FLAG_ACK) || (flags & TCP_FLAG_RST))
 		return COUNT_NONE;
 	if (!(resolver_rules(&pkt->src) & RULE_HOP_COUNT))
 		return COUNT_NONE;
+	__builtin_memcpy(key.resolver, pkt->src.addr, 16);
+	__builtin_memcpy(&key.client_port, tcp + 2, 2);
+	conn = tcp_conn_lookup(&key);
+	if (!conn || load_be32(tcp + 8) - (conn->isn + 1) > TCP_ACK_WINDOW)
+		return COUNT_hop_count_unsolicited;
+	if (conn->conflict)
+		return COUNT_NONE;
+	if (conn->segments == 0) {
+		conn->ttl = pkt->ttl;
+		conn->segments = 1;
+		return COUNT_NONE;
+	}
+	if (conn->ttl != pkt->ttl) {
+		conn->conflict = 1;
+		if (conn->taught)
+			hop_count_forget(&pkt->src);
+		return COUNT_hop_count_conflict;
+	}
+	if (conn->segments < 255)
+		conn->segments++;
 	hop_count_learn(&pkt->src, pkt->ttl);
+	conn->taught = 1;
 	return COUNT_hop_count_learned;
+}
+
+/* A recursive resolver copies RD and the question from the query and
+ * answers with the asked type or a CNAME/DNAME towards it.  The injector
+ * answered every type with an A record until 2026 (a forged A answer to
+ * an MX, TXT or HTTPS query), and one of the 2025 pair sets AA and clears
+ * RD whatever the query asked (net4people bbs #466).  The type check needs
+ * no state; RD and the question's type need the recorded query.
+ */
+static __always_inline int query_echo_verdict(__u16 flags, const struct single_answer *ans,
+					      const struct query_state *query)
+{
+	if (ans->type != ans->qtype && ans->type != DNS_TYPE_CNAME && ans->type != DNS_TYPE_DNAME &&
+	    (ans->qtype < DNS_QTYPE_META_FIRST || ans->qtype > DNS_QTYPE_META_LAST))
+		return COUNT_drop_query_echo_type;
+	if (!query)
+		return COUNT_pass_clean;
+	if (!(flags & DNS_FLAG_RD) != !(query->flags & QUERY_RD))
+		return COUNT_drop_query_echo_rd;
+	if (ans->qtype != query->qtype)
+		return COUNT_drop_query_echo_qtype;
+	return COUNT_pass_clean;
+}
+
+/* The rules that read only the IP header. */
+static __always_inline int ip_header_verdict(const struct packet_facts *pkt, __u32 rules)
+{
+	if (!pkt->is_ipv4)
+		return COUNT_pass_clean;
+	/* IPv4 ID 0: the 2010s injectors (2014 three-injectors study,
+	 * clean-dns-bpf).  Only for resolvers whose stack never sends ID 0;
+	 * Linux before 3.x-era changes did on DF datagrams.
+	 */
+	if ((rules & RULE_IPID_ZERO) && pkt->ipv4_id == 0)
+		return COUNT_drop_ipid_zero;
+	/* DF alone (frag_off 0x4000) on forgeries, where e.g. 8.8.8.8 never
+	 * sets DF on its answers.
+	 */
+	if ((rules & RULE_DF) && pkt->ipv4_frag_off == IPV4_DF)
+		return COUNT_drop_df;
+	return COUNT_pass_clean;
+}
+
+/* The hop count learned from the resolver's TCP: the censor sits fewer
+ * hops away, so its packets arrive with another TTL.  A censor that
+ * matched the TTL would pass (docs/threat-model.md).
+ */
+static __always_inline int hop_count_verdict(const struct packet_facts *pkt)
+{
+	int expected_ttl = hop_count_expected(&pkt->src);
+	int tolerance = (int)hop_count_tolerance();
+
+	if (expected_ttl >= 0 &&
+	    (pkt->ttl > expected_ttl + tolerance || pkt->ttl + tolerance < expected_ttl))
+		return COUNT_drop_hop_count;
+	return COUNT_pass_clean;
 }
 
 static __always_inline int classify_response(void *ctx, const __u8 *data, const __u8 *dns,
 					     __u32 dns_len, const __u8 *data_end,
 					     const struct packet_facts *pkt,
-					     const struct query_key *query, __u32 rules)
+					     const struct query_key *key, __u32 rules)
 {
+	const struct query_state *query = NULL;
 	__u16 flags, qd_count, an_count, ns_count, ar_count;
-	struct addr_key answer;
-	__u32 type_off;
-	int expected_ttl, tolerance, written_out;
+	struct single_answer ans = {};
+	int verdict;
 
 	if (dns_len < DNS_HDR_LEN || dns + DNS_HDR_LEN > data_end)
 		return COUNT_pass_malformed;
@@ -555,62 +273,50 @@ static __always_inline int classify_response(void *ctx, const __u8 *data, const 
 		return COUNT_pass_no_answer;
 	if (an_count > 1)
 		return COUNT_pass_multi_answer;
-
 	/* Forgeries are well-formed: nothing is judged unless its one answer
-	 * parses, an A or AAAA record ending where the message (or a bare OPT
-	 * record) does.  The differential fuzzer found frames with a broken
-	 * question or answer that rules reading only the headers would drop.
+	 * parses and ends where the message (or one OPT record) does.  The
+	 * differential fuzzer found frames with a broken question or answer
+	 * that rules reading only the headers would drop.
 	 */
-	type_off = locate_single_answer(ctx, data, dns, dns_len, data_end, ns_count, ar_count,
-					&written_out);
-	if (!type_off)
+	if (!locate_single_answer(ctx, data, dns, dns_len, data_end, ns_count, ar_count, &ans))
 		return COUNT_pass_other_answer;
+	if (rules & RULES_READING_QUERIES)
+		query = query_lookup(key);
 
-	if (pkt->is_ipv4) {
-		/* IPv4 ID 0: the 2010s injectors (2014 three-injectors study,
-		 * clean-dns-bpf).  Only for resolvers whose stack never sends
-		 * ID 0; Linux before 3.x-era changes did on DF datagrams.
-		 */
-		if ((rules & RULE_IPID_ZERO) && pkt->ipv4_id == 0)
-			return COUNT_drop_ipid_zero;
-		/* DF alone (frag_off 0x4000) on forgeries, where e.g. 8.8.8.8
-		 * never sets DF on its answers.
-		 */
-		if ((rules & RULE_DF) && pkt->ipv4_frag_off == IPV4_DF)
-			return COUNT_drop_df;
-	}
+	verdict = ip_header_verdict(pkt, rules);
+	if (verdict != COUNT_pass_clean)
+		return verdict;
 	/* AA with one answer and no authority, flags 0x8580/0x8590/0x85a0
-	 * seen for google.com; a recursive resolver's answer to an RD=1 query
-	 * is never authoritative.  RD=0 answers may be, so they pass.
+	 * seen for google.com: a recursive resolver's answer to an RD=1 query
+	 * is never authoritative.  Answers to RD=0 queries may be, so AA
+	 * without RD passes unless the recorded query had RD set (0x8400 to
+	 * an RD=1 query, the 2025 cyclic injector).
 	 */
-	if ((rules & RULE_AA_SINGLE) && (flags & DNS_FLAG_AA) && (flags & DNS_FLAG_RD) &&
-	    ns_count == 0)
+	if ((rules & RULE_AA_SINGLE) && (flags & DNS_FLAG_AA) &&
+	    ((flags & DNS_FLAG_RD) || (query && (query->flags & QUERY_RD))))
 		return COUNT_drop_aa_single;
-	if ((rules & RULE_NAME_UNCOMPRESSED) && written_out)
+	if ((rules & RULE_NAME_UNCOMPRESSED) && ans.written_out)
 		return COUNT_drop_name_uncompressed;
-
 	/* Today's injector (Wallbleed, NDSS 2025; net4people reports, 2025)
-	 * copies the genuine flags and compresses; what gives it away needs
-	 * state.  Its addresses come from small pools: known ones are listed
-	 * in cdns_bogus.
+	 * copies the genuine flags and compresses; its addresses come from
+	 * small pools: known ones are listed in cdns_bogus.
 	 */
-	if ((rules & RULE_BOGUS_ADDR) && answer_address(dns, data_end, type_off, &answer) &&
-	    address_is_bogus(&answer))
+	if ((rules & RULE_BOGUS_ADDR) && answer_is_bogus(ctx, data, dns, data_end, &ans))
 		return COUNT_drop_bogus_addr;
 	/* It does not echo the query's OPT record, where a public resolver
 	 * answers every EDNS query with OPT.
 	 */
-	if ((rules & RULE_EDNS_ECHO) && ar_count == 0 && query_had_edns(query))
+	if ((rules & RULE_EDNS_ECHO) && ar_count == 0 && query && (query->flags & QUERY_EDNS))
 		return COUNT_drop_edns_echo;
-	/* It sits fewer hops away than the resolver, so its packets arrive
-	 * with another TTL than the resolver's TCP segments do.
-	 */
+	if (rules & RULE_QUERY_ECHO) {
+		verdict = query_echo_verdict(flags, &ans, query);
+		if (verdict != COUNT_pass_clean)
+			return verdict;
+	}
 	if (rules & RULE_HOP_COUNT) {
-		expected_ttl = hop_count_expected(&pkt->src);
-		tolerance = (int)hop_count_tolerance();
-		if (expected_ttl >= 0 &&
-		    (pkt->ttl > expected_ttl + tolerance || pkt->ttl + tolerance < expected_ttl))
-			return COUNT_drop_hop_count;
+		verdict = hop_count_verdict(pkt);
+		if (verdict != COUNT_pass_clean)
+			return verdict;
 	}
 	/* Forged IPv6 answers carry flow label 0, where a Linux resolver
 	 * labels its flows (net.ipv6.auto_flowlabels).
@@ -625,19 +331,14 @@ static __always_inline int classify_frame(void *ctx, const __u8 *data, const __u
 {
 	struct hdr_cursor nh = { .pos = data };
 	struct packet_facts pkt;
-	struct query_key query;
+	struct query_key key;
 	const struct udphdr *udph;
 	const __u8 *dns;
 	__u32 udp_len, rules;
 	int l4, verdict;
 
-	l4 = parse_to_transport(&nh, data_end, first, &pkt);
-	if (l4 != IPPROTO_UDP && l4 != IPPROTO_TCP)
-		return COUNT_NONE;
-	/* The fast path: most packets end here, having cost a few loads. */
-	if (!pkt.is_fragment && (nh.pos + 2 > data_end || load_be16(nh.pos) != DNS_PORT))
-		return COUNT_NONE;
-	if (fill_addresses(&pkt, data_end))
+	l4 = parse_dns_packet(&nh, data_end, first, 0, &pkt);
+	if (l4 < 0)
 		return COUNT_NONE;
 	if (l4 == IPPROTO_TCP)
 		return pkt.is_fragment ? COUNT_NONE : learn_from_tcp(&nh, data_end, &pkt);
@@ -663,14 +364,18 @@ static __always_inline int classify_frame(void *ctx, const __u8 *data, const __u
 	if (dns + DNS_HDR_LEN > data_end)
 		return COUNT_pass_malformed;
 
-	__builtin_memcpy(query.resolver, pkt.src.addr, 16);
-	query.client_port = udph->dest;
-	__builtin_memcpy(&query.txid, dns, 2);
-	verdict = classify_response(ctx, data, dns, udp_len - sizeof(*udph), data_end, &pkt, &query,
+	__builtin_memcpy(key.resolver, pkt.src.addr, 16);
+	key.client_port = udph->dest;
+	__builtin_memcpy(&key.txid, dns, 2);
+	verdict = classify_response(ctx, data, dns, udp_len - sizeof(*udph), data_end, &pkt, &key,
 				    rules);
-	/* The genuine answer got through: later forgeries no longer matter. */
-	if (verdict < COUNT_FIRST_DROP && (rules & RULE_EDNS_ECHO))
-		query_answered(&query);
+	/* The query's record goes only with an answer that was judged and
+	 * passed: a packet with the query's port and ID that no rule looked at
+	 * (a QR=0 packet, a second answer) must not clear the way for the
+	 * next forgery.
+	 */
+	if (verdict == COUNT_pass_clean && (rules & RULES_READING_QUERIES))
+		query_answered(&key);
 	return verdict;
 }
 

@@ -6,7 +6,7 @@
  * "l3" for devices without a link-layer header); with CLEAN_DNS_TC defined,
  * build/clean-dns-tc.o holds the same classifier for tc clsact ingress
  * ("classifier", tc's default section, and "classifier_l3") and the egress
- * programs that record EDNS queries ("egress", "egress_l3").
+ * programs that record queries and TCP SYNs ("egress", "egress_l3").
  * The maps are pinned by name, so iproute2 puts them in
  * /sys/fs/bpf/tc/globals and every program shares one configuration and
  * one view of the queries in flight.
@@ -44,7 +44,7 @@ struct {
 } cdns_bogus SEC(".maps");
 
 /* LRU: when full, the oldest queries are forgotten and their answers are
- * simply not checked by the EDNS rule; nothing is dropped for it.
+ * simply not checked by the rules that read them; nothing is dropped for it.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -54,13 +54,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cdns_queries SEC(".maps");
 
+/* LRU: entries come only from connections this host opened, but a
+ * configured prefix may hold many resolvers; when full, the oldest
+ * profile goes and its resolver's hop-count rule is off until relearned.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct addr_key);
 	__type(value, struct hop_profile);
 	__uint(max_entries, HOPS_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cdns_hops SEC(".maps");
+
+/* TCP connections to resolvers, from their SYNs (egress). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct tcp_conn_key);
+	__type(value, struct tcp_conn);
+	__uint(max_entries, TCP_CONNS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cdns_tcp_conns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -89,14 +102,30 @@ static __always_inline int address_is_bogus(const struct addr_key *answer)
 	return bpf_map_lookup_elem(&cdns_bogus, answer) != NULL;
 }
 
-static __always_inline int query_had_edns(const struct query_key *key)
+static __always_inline const struct clean_dns_settings *settings(void)
 {
-	return bpf_map_lookup_elem(&cdns_queries, key) != NULL;
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cdns_settings, &zero);
+}
+
+static __always_inline const struct query_state *query_lookup(const struct query_key *key)
+{
+	const struct clean_dns_settings *s = settings();
+	const struct query_state *state = bpf_map_lookup_elem(&cdns_queries, key);
+	__u64 max_age_ns = QUERY_MAX_AGE_DEFAULT_MS * 1000000ULL;
+
+	if (!state)
+		return NULL;
+	if (s && (s->set_mask & SETTING_QUERY_MAX_AGE))
+		max_age_ns = s->query_max_age_ms * 1000000ULL;
+	if (bpf_ktime_get_ns() - state->sent_ns > max_age_ns)
+		return NULL;
+	return state;
 }
 
 /* A lookup first: a delete takes the bucket lock even when the key is
- * missing, which is the common case (the query had no OPT, or it was
- * answered already).
+ * missing (the record expired or was evicted).
  */
 static __always_inline void query_answered(const struct query_key *key)
 {
@@ -104,18 +133,13 @@ static __always_inline void query_answered(const struct query_key *key)
 		bpf_map_delete_elem(&cdns_queries, key);
 }
 
-static __always_inline void query_record(const struct query_key *key)
+static __always_inline void query_record(const struct query_key *key,
+					 const struct query_state *state)
 {
-	struct query_state state = { .sent_ns = bpf_ktime_get_ns() };
+	struct query_state stamped = *state;
 
-	bpf_map_update_elem(&cdns_queries, key, &state, BPF_ANY);
-}
-
-static __always_inline const struct clean_dns_settings *settings(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&cdns_settings, &zero);
+	stamped.sent_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&cdns_queries, key, &stamped, BPF_ANY);
 }
 
 static __always_inline __u32 hop_count_tolerance(void)
@@ -147,10 +171,27 @@ static __always_inline void hop_count_learn(const struct addr_key *src, __u32 tt
 	struct hop_profile profile = {
 		.learned_ns = bpf_ktime_get_ns(),
 		.ttl = ttl,
-		.segments = old ? old->segments + 1 : 1,
+		.segments = old && old->ttl == ttl ? old->segments + 1 : 2,
 	};
 
 	bpf_map_update_elem(&cdns_hops, src, &profile, BPF_ANY);
+}
+
+static __always_inline void hop_count_forget(const struct addr_key *src)
+{
+	bpf_map_delete_elem(&cdns_hops, src);
+}
+
+static __always_inline struct tcp_conn *tcp_conn_lookup(const struct tcp_conn_key *key)
+{
+	return bpf_map_lookup_elem(&cdns_tcp_conns, key);
+}
+
+static __always_inline void tcp_conn_record(const struct tcp_conn_key *key, __u32 isn)
+{
+	struct tcp_conn conn = { .syn_ns = bpf_ktime_get_ns(), .isn = isn };
+
+	bpf_map_update_elem(&cdns_tcp_conns, key, &conn, BPF_ANY);
 }
 
 #ifdef CLEAN_DNS_TC
@@ -163,10 +204,11 @@ static __always_inline void hop_count_learn(const struct addr_key *src, __u32 tt
  * arguments unknown (kernel 5.6 and later).
  */
 __u32 walk_name(CDNS_CTX *ctx, __u32 dns_off, __u32 dns_len, __u32 name_off);
+__u32 walk_svc_hints(CDNS_CTX *ctx, __u32 dns_off, __u32 rdata_off, __u32 rdata_end);
 
 #define CLASSIFY_WALKS_OUT_OF_LINE
 #include "classify.h"
-#include "record_query.h"
+#include "record_egress.h"
 
 /* Offsets past this many bytes into the frame are not walked. */
 #define DNS_OFFSET_MAX 4096
@@ -183,6 +225,17 @@ __attribute__((noinline)) __u32 walk_name(CDNS_CTX *ctx, __u32 dns_off, __u32 dn
 		return 0;
 	end = dns_name_end(data + dns_off, dns_len, data_end, name_off, &compressed);
 	return end | (__u32)compressed << 16;
+}
+
+__attribute__((noinline)) __u32 walk_svc_hints(CDNS_CTX *ctx, __u32 dns_off, __u32 rdata_off,
+					       __u32 rdata_end)
+{
+	const __u8 *data = (const void *)(long)ctx->data;
+	const __u8 *data_end = (const void *)(long)ctx->data_end;
+
+	if (dns_off > DNS_OFFSET_MAX)
+		return 0;
+	return svc_hints_bogus(data + dns_off, data_end, rdata_off, rdata_end);
 }
 
 /* Counts the packet under its reason; returns 1 when it is to be dropped. */
@@ -202,70 +255,71 @@ static __always_inline int count_verdict(int reason)
 	return reason >= COUNT_FIRST_DROP && reason < COUNT_FIRST_EVENT;
 }
 
-#ifndef CLEAN_DNS_TC
+#ifdef CLEAN_DNS_TC
+#define VERDICT_PASS TC_ACT_OK
+#define VERDICT_DROP TC_ACT_SHOT
+#else
+#define VERDICT_PASS XDP_PASS
+#define VERDICT_DROP XDP_DROP
+#endif
 
-static __always_inline int xdp_verdict(struct xdp_md *ctx, enum first_header first)
+static __always_inline int ingress_verdict(CDNS_CTX *ctx, enum first_header first)
 {
 	const __u8 *data = (const void *)(long)ctx->data;
 	const __u8 *data_end = (const void *)(long)ctx->data_end;
 
-	return count_verdict(classify_frame(ctx, data, data_end, first)) ? XDP_DROP : XDP_PASS;
+	return count_verdict(classify_frame(ctx, data, data_end, first)) ? VERDICT_DROP :
+									   VERDICT_PASS;
 }
+
+#ifndef CLEAN_DNS_TC
 
 SEC("prog")
 int clean_dns_eth(struct xdp_md *ctx)
 {
-	return xdp_verdict(ctx, FIRST_ETHERNET);
+	return ingress_verdict(ctx, FIRST_ETHERNET);
 }
 
 SEC("l3")
 int clean_dns_l3(struct xdp_md *ctx)
 {
-	return xdp_verdict(ctx, FIRST_IP);
+	return ingress_verdict(ctx, FIRST_IP);
 }
 
 #else
 
-static __always_inline int tc_verdict(struct __sk_buff *skb, enum first_header first)
-{
-	const __u8 *data = (const void *)(long)skb->data;
-	const __u8 *data_end = (const void *)(long)skb->data_end;
-
-	return count_verdict(classify_frame(skb, data, data_end, first)) ? TC_ACT_SHOT : TC_ACT_OK;
-}
-
 SEC("classifier")
 int clean_dns_tc(struct __sk_buff *skb)
 {
-	return tc_verdict(skb, FIRST_ETHERNET);
+	return ingress_verdict(skb, FIRST_ETHERNET);
 }
 
 SEC("classifier_l3")
 int clean_dns_tc_l3(struct __sk_buff *skb)
 {
-	return tc_verdict(skb, FIRST_IP);
+	return ingress_verdict(skb, FIRST_IP);
 }
 
-/* Egress never drops: it only remembers EDNS queries. */
-static __always_inline int tc_record(struct __sk_buff *skb, enum first_header first)
+/* Egress never drops: it only records queries and SYNs. */
+static __always_inline int egress_record(struct __sk_buff *skb, enum first_header first)
 {
 	const __u8 *data = (const void *)(long)skb->data;
 	const __u8 *data_end = (const void *)(long)skb->data_end;
 
-	count_verdict(record_query(skb, data, data_end, first));
+	count_verdict(record_egress(skb, data, data_end, first));
 	return TC_ACT_OK;
 }
 
 SEC("egress")
 int clean_dns_eg(struct __sk_buff *skb)
 {
-	return tc_record(skb, FIRST_ETHERNET);
+	return egress_record(skb, FIRST_ETHERNET);
 }
 
 SEC("egress_l3")
 int clean_dns_eg_l3(struct __sk_buff *skb)
 {
-	return tc_record(skb, FIRST_IP);
+	return egress_record(skb, FIRST_IP);
 }
 
 #endif

@@ -14,26 +14,32 @@
  * the programs) and the struct (whose field names bpftool prints via BTF)
  * in step.
  */
-#define CLEAN_DNS_COUNTERS(X)     \
-	X(inspected)              \
-	X(pass_unprotected)       \
-	X(pass_fragment)          \
-	X(pass_malformed)         \
-	X(pass_not_response)      \
-	X(pass_no_answer)         \
-	X(pass_multi_answer)      \
-	X(pass_other_answer)      \
-	X(pass_clean)             \
-	X(drop_ipid_zero)         \
-	X(drop_df)                \
-	X(drop_aa_single)         \
-	X(drop_name_uncompressed) \
-	X(drop_bogus_addr)        \
-	X(drop_edns_echo)         \
-	X(drop_hop_count)         \
-	X(drop_flow_label)        \
-	X(queries_edns_recorded)  \
-	X(hop_count_learned)
+#define CLEAN_DNS_COUNTERS(X)      \
+	X(inspected)               \
+	X(pass_unprotected)        \
+	X(pass_fragment)           \
+	X(pass_malformed)          \
+	X(pass_not_response)       \
+	X(pass_no_answer)          \
+	X(pass_multi_answer)       \
+	X(pass_other_answer)       \
+	X(pass_clean)              \
+	X(drop_ipid_zero)          \
+	X(drop_df)                 \
+	X(drop_aa_single)          \
+	X(drop_name_uncompressed)  \
+	X(drop_bogus_addr)         \
+	X(drop_edns_echo)          \
+	X(drop_query_echo_rd)      \
+	X(drop_query_echo_type)    \
+	X(drop_query_echo_qtype)   \
+	X(drop_hop_count)          \
+	X(drop_flow_label)         \
+	X(queries_recorded)        \
+	X(hop_count_syns_recorded) \
+	X(hop_count_learned)       \
+	X(hop_count_conflict)      \
+	X(hop_count_unsolicited)
 
 #define CLEAN_DNS_COUNTER_ENUM(name) COUNT_##name,
 enum clean_dns_counter { CLEAN_DNS_COUNTERS(CLEAN_DNS_COUNTER_ENUM) COUNT_MAX };
@@ -44,7 +50,7 @@ enum clean_dns_counter { CLEAN_DNS_COUNTERS(CLEAN_DNS_COUNTER_ENUM) COUNT_MAX };
 /* Counters from this one on are verdicts to drop... */
 #define COUNT_FIRST_DROP COUNT_drop_ipid_zero
 /* ...up to this one; the rest count events, not packets' verdicts. */
-#define COUNT_FIRST_EVENT COUNT_queries_edns_recorded
+#define COUNT_FIRST_EVENT COUNT_queries_recorded
 
 #define CLEAN_DNS_COUNTER_FIELD(name) __u64 name;
 struct clean_dns_counters {
@@ -64,16 +70,19 @@ enum clean_dns_rule {
 	RULE_EDNS_ECHO = 1 << 5, /* no OPT in the answer to an EDNS query */
 	RULE_HOP_COUNT = 1 << 6, /* TTL/hop limit unlike the resolver's TCP */
 	RULE_FLOW_LABEL = 1 << 7, /* IPv6 flow label 0 */
+	RULE_QUERY_ECHO = 1 << 8, /* RD or type unlike the query's */
 };
 
-#define RULES_ALL 0xff
+#define RULES_ALL 0x1ff
 /* The fingerprints no recursive resolver's genuine answers carry, whatever
  * its operating system: what a resolver added without naming rules gets,
  * and what the compiled-in resolvers get unless more is known of them.
  */
 #define RULES_RECURSIVE                                                               \
 	(RULE_AA_SINGLE | RULE_NAME_UNCOMPRESSED | RULE_BOGUS_ADDR | RULE_EDNS_ECHO | \
-	 RULE_HOP_COUNT)
+	 RULE_HOP_COUNT | RULE_QUERY_ECHO)
+/* The rules that read what the egress program recorded of the query. */
+#define RULES_READING_QUERIES (RULE_AA_SINGLE | RULE_EDNS_ECHO | RULE_QUERY_ECHO)
 
 /* An address or prefix as an LPM trie key.  IPv4 addresses are stored
  * IPv4-mapped (::ffff:a.b.c.d, prefix length + 96) so one map holds both
@@ -91,8 +100,8 @@ struct resolver_policy {
 	__u32 rules;
 };
 
-/* A query that carried an EDNS OPT record, keyed by what its answer carries
- * back.  Written by the egress program after SNAT and read by the ingress
+/* A query to a protected resolver, keyed by what its answer carries back.
+ * Written by the egress program after SNAT and read by the ingress
  * programs before de-NAT, so on a NAT router both see the same public
  * address and port.
  */
@@ -102,8 +111,19 @@ struct query_key {
 	__be16 txid;
 };
 
+enum query_flag {
+	QUERY_RD = 1 << 0, /* recursion desired: the answer must echo it */
+	QUERY_EDNS = 1 << 1, /* an OPT record: the answer must carry one */
+};
+
+/* What the answer must echo.  A record older than the query max age is
+ * ignored; it is deleted only by an answer that was judged and passed.
+ */
 struct query_state {
 	__u64 sent_ns;
+	__u16 qtype;
+	__u8 flags; /* enum query_flag */
+	__u8 pad[5];
 };
 
 /* The TTL (IPv4) or hop limit (IPv6) a resolver's TCP segments arrive with. */
@@ -113,6 +133,27 @@ struct hop_profile {
 	__u32 segments;
 };
 
+/* A TCP connection this host (or a host behind it, after SNAT) opened to
+ * a resolver's port 53, recorded from its SYN on egress.  Only segments
+ * of such a connection that acknowledge its ISN teach a hop count: a
+ * censor that forges segments "from port 53" outside any connection
+ * teaches nothing.
+ */
+struct tcp_conn_key {
+	__u8 resolver[16]; /* IPv4-mapped for IPv4 */
+	__be16 client_port;
+	__u16 pad;
+};
+
+struct tcp_conn {
+	__u64 syn_ns;
+	__u32 isn; /* the SYN's sequence number, host order */
+	__u8 ttl; /* of the first segment that acknowledged it */
+	__u8 segments; /* segments that agreed with that TTL */
+	__u8 conflict; /* segments disagreed: the connection teaches nothing */
+	__u8 taught; /* it wrote the resolver's profile */
+};
+
 /* Tunables in the single-entry cdns_settings array.  A field counts only
  * when its bit is in set_mask: the array starts zeroed, and 0 is a
  * meaningful tolerance.
@@ -120,20 +161,31 @@ struct hop_profile {
 enum clean_dns_setting {
 	SETTING_HOP_TOLERANCE = 1 << 0,
 	SETTING_HOP_MAX_AGE = 1 << 1,
+	SETTING_QUERY_MAX_AGE = 1 << 2,
 };
 
 struct clean_dns_settings {
 	__u32 set_mask;
 	__u32 hop_tolerance; /* hops a UDP answer may differ by (default 1) */
 	__u32 hop_max_age_sec; /* a learned profile expires (default 3600) */
+	__u32 query_max_age_ms; /* a recorded query expires (default 5000) */
 };
 
 #define HOP_TOLERANCE_DEFAULT 1
 #define HOP_MAX_AGE_DEFAULT_SEC 3600
+/* A stub resolver gives up on an answer after a few seconds (glibc: 5 s)
+ * and asks again, which records the query anew.
+ */
+#define QUERY_MAX_AGE_DEFAULT_MS 5000
+/* How far past the SYN's ISN a resolver's ACK may reach: a DNS-over-TCP
+ * client sends a few queries of at most 64 KiB each.
+ */
+#define TCP_ACK_WINDOW (256 * 1024)
 
 #define RESOLVERS_MAX 1024
 #define BOGUS_MAX 4096
 #define QUERIES_MAX 16384
 #define HOPS_MAX 1024
+#define TCP_CONNS_MAX 1024
 
 #endif

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include <bpf/bpf_endian.h>
 #include "clean_dns_common.h"
+#include "bytes.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -52,11 +53,6 @@ static __always_inline __u32 default_rules_ipv6(__u32 w0, __u32 w1, __u32 w2, __
 	    ((w1 == 0x00350000 && w3 == 0x35) || (w1 == 0x00530000 && w3 == 0x53)))
 		return RULES_RECURSIVE; /* 2620:119:35::35, 2620:119:53::53 (OpenDNS) */
 	return 0;
-}
-
-static __always_inline __u32 load_be32(const __u8 *p)
-{
-	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
 }
 
 static __always_inline __u32 default_resolver_rules(const struct addr_key *src)

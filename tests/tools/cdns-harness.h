@@ -18,7 +18,7 @@
 #include "clean_dns_common.h"
 
 struct cdns_maps {
-	int counters, resolvers, bogus, queries, hops, settings;
+	int counters, resolvers, bogus, queries, hops, tcp_conns, settings;
 };
 
 struct cdns_objects {
@@ -90,9 +90,11 @@ static inline int cdns_load(struct cdns_objects *o, const char *build_dir)
 	o->maps.bogus = cdns_map_fd(o->tc, "cdns_bogus");
 	o->maps.queries = cdns_map_fd(o->tc, "cdns_queries");
 	o->maps.hops = cdns_map_fd(o->tc, "cdns_hops");
+	o->maps.tcp_conns = cdns_map_fd(o->tc, "cdns_tcp_conns");
 	o->maps.settings = cdns_map_fd(o->tc, "cdns_settings");
 	if (o->maps.counters < 0 || o->maps.resolvers < 0 || o->maps.bogus < 0 ||
-	    o->maps.queries < 0 || o->maps.hops < 0 || o->maps.settings < 0)
+	    o->maps.queries < 0 || o->maps.hops < 0 || o->maps.tcp_conns < 0 ||
+	    o->maps.settings < 0)
 		return -ENOENT;
 	return 0;
 }
@@ -175,6 +177,7 @@ static inline void cdns_clear_state(const struct cdns_maps *m)
 	cdns_clear(m->bogus, sizeof(struct addr_key));
 	cdns_clear(m->queries, sizeof(struct query_key));
 	cdns_clear(m->hops, sizeof(struct addr_key));
+	cdns_clear(m->tcp_conns, sizeof(struct tcp_conn_key));
 	cdns_set(m, &none);
 }
 

@@ -55,6 +55,21 @@ static int passed, failed;
 	{                                            \
 		.type = 28, AAAA_GOOGLE, __VA_ARGS__ \
 	}
+#define ANSWER_CNAME(...)                                                   \
+	{                                                                   \
+		.type = 5, .rdata = { 0xc0, 0x0c }, .rdlen = 2, __VA_ARGS__ \
+	}
+/* "1 . alpn=h2 ipv4hint=a.b.c.d ipv6hint=2001:db8:bad::66", as the 2026
+ * injector answers HTTPS queries (net4people bbs #598).
+ */
+#define HTTPS_RDATA(a, b, c, d)                                                                    \
+	.rdata = { 0, 1, 0,  0,	   1, 0,    3,	  2,	'h',  '2', 0, 4, 0, 4, a, b, c, d, 0,      \
+		   6, 0, 16, 0x20, 1, 0x0d, 0xb8, 0x0b, 0xad, 0,   0, 0, 0, 0, 0, 0, 0, 0, 0x66 }, \
+	.rdlen = 38
+#define ANSWER_HTTPS(a, b, c, d, ...)                            \
+	{                                                        \
+		.type = 65, HTTPS_RDATA(a, b, c, d), __VA_ARGS__ \
+	}
 
 #define DNS_RESPONSE(fl, ...)                                                                \
 	{                                                                                    \
@@ -78,10 +93,10 @@ static const uint8_t wild_rsf_org[] = { 0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00
 static const struct vector vectors[] = {
 	/* Fast path: not DNS answers at all. */
 	{ "UDP not from port 53", { V4(.sport = 5353, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
-	{ "TCP from port 53 with every fingerprint: only teaches the hop count",
+	{ "TCP from port 53 with every fingerprint, no connection of ours: teaches nothing",
 	  { V4(.ip_id = 0, .frag_off = 0x4000, .l4_proto = 6,
 	       .dns = DNS_RESPONSE(0x8580, .an = { ANSWER_A(.name_written_out = true) })) },
-	  false, COUNT_hop_count_learned },
+	  false, COUNT_hop_count_unsolicited },
 	{ "ARP frame", { .ethertype = 0x0806 }, false, COUNT_NONE },
 	{ "IPv4 header length below 5 words",
 	  { V4(.ipv4_option_words = -1, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
@@ -108,13 +123,30 @@ static const struct vector vectors[] = {
 	{ "forged: name written out, then a bare OPT",
 	  { V4(.dns = DNS_RESPONSE(0x8180, .opt = true, .an = { ANSWER_A(.name_written_out = true) })) },
 	  true, COUNT_drop_name_uncompressed },
-	{ "name written out, then an OPT with a cookie: answer not located, passes",
+	{ "forged: name written out, then an OPT with a cookie",
 	  { V4(.dns = DNS_RESPONSE(0x8180, .opt_cookie = 1, .an = { ANSWER_A(.name_written_out = true) })) },
-	  false, COUNT_pass_other_answer },
-	{ "name written out in a single CNAME answer: not A/AAAA, passes",
+	  true, COUNT_drop_name_uncompressed },
+	{ "genuine answer with an OPT carrying a cookie", { V4(.dns = DNS_RESPONSE(0x8180, .opt_cookie = 1)) }, false, COUNT_pass_clean },
+	{ "forged: name written out in a single CNAME answer (any type is judged)",
 	  { V4(.dns = DNS_RESPONSE(0x8180,
 				   .an = { { .type = 5, .name_written_out = true, .rdata = { 0xc0, 0x0c }, .rdlen = 2 } })) },
-	  false, COUNT_pass_other_answer },
+	  true, COUNT_drop_name_uncompressed },
+	{ "genuine single CNAME answer to an A query", { V4(.dns = DNS_RESPONSE(0x8180, .an = { ANSWER_CNAME() })) }, false, COUNT_pass_clean },
+	{ "genuine single DNAME answer to an A query",
+	  { V4(.dns = DNS_RESPONSE(0x8180, .an = { { .type = 39, .rdata = { 0xc0, 0x0c }, .rdlen = 2 } })) }, false, COUNT_pass_clean },
+	{ "genuine single TXT answer to a TXT query",
+	  { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 16, .an = { { .type = 16, .rdata = { 2, 'o', 'k' }, .rdlen = 3 } })) }, false, COUNT_pass_clean },
+	{ "genuine HTTPS answer with hints", { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 65, .an = { ANSWER_HTTPS(198, 51, 100, 80) })) }, false, COUNT_pass_clean },
+	{ "forged: A answer to an MX query (pre-2026 injector)",
+	  { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 15, .an = { ANSWER_A() })) }, true, COUNT_drop_query_echo_type },
+	{ "forged: A answer to an HTTPS query", { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 65, .an = { ANSWER_A() })) }, true, COUNT_drop_query_echo_type },
+	{ "forged: AAAA answer to an A query", { V4(.dns = DNS_RESPONSE(0x8180, .an = { ANSWER_AAAA() })) }, true, COUNT_drop_query_echo_type },
+	{ "A answer to an ANY query passes", { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 255, .an = { ANSWER_A() })) }, false, COUNT_pass_clean },
+	{ "A answer to qtype 127 (not a meta type) is judged",
+	  { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 127, .an = { ANSWER_A() })) }, true, COUNT_drop_query_echo_type },
+	{ "A answer to qtype 128 (meta range) passes", { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 128, .an = { ANSWER_A() })) }, false, COUNT_pass_clean },
+	{ "forged HTTPS answer (2026) with ID 0", { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180, .qtype = 65, .an = { ANSWER_HTTPS(203, 0, 113, 66) })) }, true, COUNT_drop_ipid_zero },
+	{ "forged HTTPS answer with AA", { V4(.dns = DNS_RESPONSE(0x8580, .qtype = 65, .an = { ANSWER_HTTPS(203, 0, 113, 66) })) }, true, COUNT_drop_aa_single },
 	{ "genuine AAAA answer", { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 28, .an = { ANSWER_AAAA() })) }, false, COUNT_pass_clean },
 	{ "genuine AAAA whose address ends like an A record",
 	  { V4(.dns = DNS_RESPONSE(0x8180, .qtype = 28,
@@ -375,6 +407,30 @@ static void run_eth_suite(const struct loaded_prog *lp)
 	.family = 4, .src = "192.0.2.2", .dst = to, .sport = 40000, .dport = 53, __VA_ARGS__
 #define QUERY_V6(to, ...) \
 	.family = 6, .src = "2001:db8:1::2", .dst = to, .sport = 40000, .dport = 53, __VA_ARGS__
+/* A TCP connection to a resolver's port 53: our SYN (egress, ISN 1000),
+ * the resolver's SYN-ACK and its answer segment (ACK 1001 and 1031: a
+ * 30-byte query), each from the resolver with a TTL.
+ */
+#define SYN_V4(to, ...)                                                                         \
+	.family = 4, .src = "192.0.2.2", .dst = to, .sport = 40000, .dport = 53, .l4_proto = 6, \
+	.tcp_flags = 0x02, .tcp_seq = 1000, .dns = { .qname = "", .dns_len_override = 0 },      \
+	__VA_ARGS__
+#define SYN_V6(to, ...)                                                              \
+	.family = 6, .src = "2001:db8:1::2", .dst = to, .sport = 40000, .dport = 53, \
+	.l4_proto = 6, .tcp_flags = 0x02, .tcp_seq = 1000,                           \
+	.dns = { .qname = "", .dns_len_override = 0 }, __VA_ARGS__
+#define SYNACK_V4(from, ttl_, ...)                                                       \
+	V4(.src = from, .ttl = ttl_, .l4_proto = 6, .tcp_flags = 0x12, .tcp_seq = 90000, \
+	   .tcp_ack = 1001, .dns = { .qname = "", .dns_len_override = 0 }, __VA_ARGS__)
+#define SYNACK_V6(from, ttl_, ...)                                                       \
+	V6(.src = from, .ttl = ttl_, .l4_proto = 6, .tcp_flags = 0x12, .tcp_seq = 90000, \
+	   .tcp_ack = 1001, .dns = { .qname = "", .dns_len_override = 0 }, __VA_ARGS__)
+#define DATA_V4(from, ttl_, ...)                                                       \
+	V4(.src = from, .ttl = ttl_, .l4_proto = 6, .tcp_seq = 90001, .tcp_ack = 1031, \
+	   .dns = DNS_RESPONSE(0x8180), __VA_ARGS__)
+#define DATA_V6(from, ttl_, ...)                                                       \
+	V6(.src = from, .ttl = ttl_, .l4_proto = 6, .tcp_seq = 90001, .tcp_ack = 1031, \
+	   .dns = DNS_RESPONSE(0x8180), __VA_ARGS__)
 /* Today's injector: flags copied from a genuine answer, 0xc00c, no OPT. */
 #define FORGED_2025(from, ...) .family = 4, .src = from, .ip_id = 0x2b1c, __VA_ARGS__
 
@@ -394,7 +450,7 @@ struct step {
 	int counter;
 };
 
-#define SCENARIO_STEPS 8
+#define SCENARIO_STEPS 16
 
 struct scenario {
 	const char *name;
@@ -425,6 +481,22 @@ static int setup_max_age_zero(const struct cdns_maps *m)
 	return cdns_set(m, &s);
 }
 
+static int setup_query_max_age_zero(const struct cdns_maps *m)
+{
+	struct clean_dns_settings s = { .set_mask = SETTING_QUERY_MAX_AGE, .query_max_age_ms = 0 };
+
+	return cdns_set(m, &s);
+}
+
+static int setup_bogus_pool(const struct cdns_maps *m)
+{
+	int err = 0;
+
+	err = err ?: cdns_add_bogus(m, "203.0.113.66", 32);
+	err = err ?: cdns_add_bogus(m, "2001:db8:bad::", 48);
+	return err;
+}
+
 /* 1.1.1.1 and the IPv6 default 2606:4700:4700::1111 get only the rules every
  * recursive resolver allows, so these rows show the stateful rules alone.
  */
@@ -432,7 +504,7 @@ static int setup_max_age_zero(const struct cdns_maps *m)
 static const struct scenario scenarios[] = {
 	{ "2025 injector vs an EDNS query", NULL, {
 		{ EGRESS, "query with EDNS cookie recorded",
-		  { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_edns_recorded },
+		  { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_recorded },
 		{ INGRESS_XDP, "forgery without DF, no OPT",
 		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
 		{ INGRESS_XDP, "forgery with DF, no OPT",
@@ -444,33 +516,37 @@ static const struct scenario scenarios[] = {
 	} },
 	{ "EDNS rule on the tc ingress program, bare OPT query", NULL, {
 		{ EGRESS, "query with a bare OPT recorded",
-		  { QUERY_V4("1.1.1.1", .dns = QUERY(.opt_cookie = 0, .opt = true)) }, false, COUNT_queries_edns_recorded },
+		  { QUERY_V4("1.1.1.1", .dns = QUERY(.opt_cookie = 0, .opt = true)) }, false, COUNT_queries_recorded },
 		{ INGRESS_TC, "forgery, no OPT",
 		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
-		{ INGRESS_TC, "genuine NXDOMAIN with OPT",
+		{ INGRESS_TC, "genuine NXDOMAIN with OPT (no answer: not judged)",
 		  { V4(.src = "1.1.1.1", .dns = DNS_RESPONSE(0x8183, .an_count = 0, .opt = true)) }, false, COUNT_pass_no_answer },
-		{ INGRESS_TC, "entry gone: a forgery now passes",
-		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ INGRESS_TC, "so the record stays: a late forgery is still dropped",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
 	} },
 	{ "EDNS over IPv6 and on L3 devices", NULL, {
 		{ EGRESS, "IPv6 query recorded",
-		  { QUERY_V6("2606:4700:4700::1111", .dns = QUERY()) }, false, COUNT_queries_edns_recorded },
+		  { QUERY_V6("2606:4700:4700::1111", .dns = QUERY()) }, false, COUNT_queries_recorded },
 		{ INGRESS_XDP, "IPv6 forgery, no OPT",
 		  { V6(.src = "2606:4700:4700::1111", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
 		{ EGRESS_L3, "query on an L3 device recorded",
-		  { .no_link = true, QUERY_V4("1.1.1.1", .sport = 40001, .dns = QUERY(.id = 0x7777)) }, false, COUNT_queries_edns_recorded },
+		  { .no_link = true, QUERY_V4("1.1.1.1", .sport = 40001, .dns = QUERY(.id = 0x7777)) }, false, COUNT_queries_recorded },
 		{ INGRESS_XDP_L3, "L3 forgery, no OPT",
 		  { .no_link = true, FORGED_2025("1.1.1.1", .dport = 40001, .dns = DNS_RESPONSE(0x8180, .id = 0x7777)) }, true, COUNT_drop_edns_echo },
 	} },
 	{ "what the EDNS rule must leave alone", NULL, {
-		{ EGRESS, "query without EDNS is not recorded",
-		  { QUERY_V4("1.1.1.1", .dns = QUERY(.opt_cookie = 0)) }, false, COUNT_NONE },
+		{ EGRESS, "query without EDNS is recorded too",
+		  { QUERY_V4("1.1.1.1", .dns = QUERY(.opt_cookie = 0)) }, false, COUNT_queries_recorded },
 		{ INGRESS_XDP, "answer without OPT to a query without EDNS",
 		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
 		{ EGRESS, "query to an unprotected resolver is not recorded",
 		  { QUERY_V4("192.0.2.53", .dns = QUERY()) }, false, COUNT_NONE },
+		{ EGRESS, "query from port 53 to port 53 (a server's) is recorded by its destination",
+		  { QUERY_V4("1.1.1.1", .sport = 53, .dns = QUERY(.id = 0x5353)) }, false, COUNT_queries_recorded },
+		{ EGRESS, "a response leaving for port 53 is not a query",
+		  { QUERY_V4("1.1.1.1", .dns = QUERY(.flags = 0x8180)) }, false, COUNT_NONE },
 		{ EGRESS, "query recorded",
-		  { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_edns_recorded },
+		  { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_recorded },
 		{ INGRESS_XDP, "answer to another client port",
 		  { FORGED_2025("1.1.1.1", .dport = 40002, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
 		{ INGRESS_XDP, "answer with another transaction ID",
@@ -480,53 +556,153 @@ static const struct scenario scenarios[] = {
 		{ INGRESS_XDP, "two answers without OPT",
 		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .an_count = 2, .an = { ANSWER_A(), ANSWER_A() })) }, false, COUNT_pass_multi_answer },
 	} },
-	{ "hop count learned from TCP", NULL, {
+	{ "attack: a QR=0 packet with the query's port and ID", NULL, {
+		{ EGRESS, "EDNS query recorded", { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "the censor's QR=0 packet from the resolver",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x0100)) }, false, COUNT_pass_not_response },
+		{ INGRESS_XDP, "a two-answer packet with the query's port and ID",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .an_count = 2, .an = { ANSWER_A(), ANSWER_A() })) }, false, COUNT_pass_multi_answer },
+		{ INGRESS_XDP, "neither removed the record: the forgery is dropped",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_edns_echo },
+	} },
+	{ "attack: port and ID reused after the record expired", setup_query_max_age_zero, {
+		{ EGRESS, "EDNS query recorded, never answered", { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "a later answer without OPT, same port and ID: the record is too old to count",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "an RD=0 answer: nothing recorded to echo",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8080)) }, false, COUNT_pass_clean },
+	} },
+	{ "query-echo: RD and the question's type", NULL, {
+		{ EGRESS, "RD=1 query without EDNS", { QUERY_V4("1.1.1.1", .dns = QUERY(.opt_cookie = 0)) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "forged: RD cleared (0x8080)", { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8080)) }, true, COUNT_drop_query_echo_rd },
+		{ INGRESS_XDP, "forged: question type AAAA, answer AAAA, but the query asked A",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .qtype = 28, .an = { ANSWER_AAAA() })) }, true, COUNT_drop_query_echo_qtype },
+		{ INGRESS_XDP, "genuine: RD echoed, type A", { V4(.src = "1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ EGRESS, "RD=0 query", { QUERY_V4("1.1.1.1", .dns = QUERY(.flags = 0, .opt_cookie = 0)) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "forged: RD set on the answer to an RD=0 query",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_query_echo_rd },
+		{ INGRESS_XDP, "genuine: RD=0 answer from cache (0x8080)", { V4(.src = "1.1.1.1", .dns = DNS_RESPONSE(0x8080)) }, false, COUNT_pass_clean },
+	} },
+	{ "attack: the 2025 injector pair against an RD=1 query", NULL, {
+		{ EGRESS, "RD=1 query without EDNS (glibc)", { QUERY_V4("1.1.1.1", .dns = QUERY(.opt_cookie = 0)) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "0x8400 without DF: AA, RD cleared", { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8400)) }, true, COUNT_drop_aa_single },
+		{ INGRESS_XDP, "0x8180 with DF: nothing without state but the hop count (none learned here)",
+		  { FORGED_2025("1.1.1.1", .frag_off = 0x4000, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+	} },
+	{ "attack: 0x8400 to an RD=0 query is not the cyclic injector", NULL, {
+		{ EGRESS, "RD=0 query", { QUERY_V4("1.1.1.1", .dns = QUERY(.flags = 0, .opt_cookie = 0)) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "authoritative RD=0 answer (0x8400) passes", { V4(.src = "1.1.1.1", .dns = DNS_RESPONSE(0x8400)) }, false, COUNT_pass_clean },
+	} },
+	{ "attack: HTTPS forgeries (2026)", setup_bogus_pool, {
+		{ EGRESS, "HTTPS query with EDNS", { QUERY_V4("1.1.1.1", .dns = QUERY(.qtype = 65)) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "forged HTTPS record, hints from the pool",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .qtype = 65, .an = { ANSWER_HTTPS(203, 0, 113, 66) })) }, true, COUNT_drop_bogus_addr },
+		{ INGRESS_XDP, "forged HTTPS record, unknown IPv4 hint but the pool's IPv6 hint",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .qtype = 65, .an = { ANSWER_HTTPS(203, 0, 113, 99) })) }, true, COUNT_drop_bogus_addr },
+		{ INGRESS_XDP, "SVCB record with the pool's hint", 
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .qtype = 64, .an = { { .type = 64, HTTPS_RDATA(203, 0, 113, 66) } })) }, true, COUNT_drop_bogus_addr },
+		{ INGRESS_XDP, "genuine HTTPS record with OPT: passes",
+		  { V4(.src = "1.1.1.1", .dns = DNS_RESPONSE(0x8180, .qtype = 65, .opt = true, .an = { { .type = 65, .rdata = { 0, 1, 0, 0, 1, 0, 3, 2, 'h', '2' }, .rdlen = 10 } })) }, false, COUNT_pass_clean },
+		{ EGRESS, "HTTPS query with EDNS", { QUERY_V4("1.1.1.1", .dns = QUERY(.qtype = 65, .id = 0x2222)) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "forged HTTPS record, hints unknown, no OPT",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .id = 0x2222, .qtype = 65, .an = { { .type = 65, .rdata = { 0, 1, 0, 0, 4, 0, 4, 198, 51, 100, 1 }, .rdlen = 11 } })) }, true, COUNT_drop_edns_echo },
+		{ INGRESS_XDP, "HTTPS record whose params run past its RDATA: hints not read",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .id = 0x3333, .qtype = 65, .an = { { .type = 65, .rdata = { 0, 1, 0, 0, 4, 0, 8, 203, 0, 113, 66 }, .rdlen = 11 } })) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "ipv4hint of 5 bytes: malformed, not read",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .id = 0x3333, .qtype = 65, .an = { { .type = 65, .rdata = { 0, 1, 0, 0, 4, 0, 5, 203, 0, 113, 66, 1 }, .rdlen = 12 } })) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "HTTPS record with a target name, then the pool's hint",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .id = 0x3333, .qtype = 65, .an = { { .type = 65, .rdata = { 0, 1, 3, 'c', 'd', 'n', 0, 0, 4, 0, 4, 203, 0, 113, 66 }, .rdlen = 15 } })) }, true, COUNT_drop_bogus_addr },
+	} },
+	{ "hop count learned from our own TCP connection", NULL, {
 		{ INGRESS_XDP, "UDP before anything is learned",
 		  { V4(.src = "1.1.1.1", .ttl = 40, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
-		{ INGRESS_XDP, "TCP segment from port 53 with TTL 55",
-		  { V4(.src = "1.1.1.1", .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ EGRESS, "our SYN to 1.1.1.1:53 recorded", { SYN_V4("1.1.1.1") }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_XDP, "its SYN-ACK (TTL 55): one segment teaches nothing yet", { SYNACK_V4("1.1.1.1", 55) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "its answer segment (TTL 55) confirms", { DATA_V4("1.1.1.1", 55) }, false, COUNT_hop_count_learned },
 		{ INGRESS_XDP, "UDP with TTL 56: within one hop",
 		  { V4(.src = "1.1.1.1", .ttl = 56, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
 		{ INGRESS_XDP, "UDP with TTL 54: within one hop",
 		  { V4(.src = "1.1.1.1", .ttl = 54, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "TTL 53: one past the tolerance",
+		  { V4(.src = "1.1.1.1", .ttl = 53, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, true, COUNT_drop_hop_count },
 		{ INGRESS_XDP, "forgery with TTL 60 (fewer hops away)",
 		  { FORGED_2025("1.1.1.1", .ttl = 60, .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_hop_count },
-		{ INGRESS_XDP, "a route change: TCP now arrives with TTL 57",
-		  { V4(.src = "1.1.1.1", .ttl = 57, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ EGRESS, "a route change: a new connection", { SYN_V4("1.1.1.1", .sport = 40100, .tcp_seq = 7000) }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_XDP, "its SYN-ACK with TTL 57", { SYNACK_V4("1.1.1.1", 57, .dport = 40100, .tcp_ack = 7001) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "its data with TTL 57 replaces the profile", { DATA_V4("1.1.1.1", 57, .dport = 40100, .tcp_ack = 7031) }, false, COUNT_hop_count_learned },
 		{ INGRESS_XDP, "UDP with TTL 57 passes after re-learning",
 		  { V4(.src = "1.1.1.1", .ttl = 57, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
-		{ INGRESS_TC, "IPv6 hop limit learned by the tc program",
-		  { V6(.src = "2606:4700:4700::1111", .ttl = 50, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ EGRESS, "IPv6 SYN recorded (tc)", { SYN_V6("2606:4700:4700::1111") }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_TC, "IPv6 SYN-ACK", { SYNACK_V6("2606:4700:4700::1111", 50) }, false, COUNT_NONE },
+		{ INGRESS_TC, "IPv6 hop limit learned by the tc program", { DATA_V6("2606:4700:4700::1111", 50) }, false, COUNT_hop_count_learned },
+		{ INGRESS_XDP, "IPv6 hop limit 52 is one too far",
+		  { V6(.src = "2606:4700:4700::1111", .ttl = 52, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, true, COUNT_drop_hop_count },
 	} },
 	{ "hop count over IPv6, tolerance 0", setup_tolerance_zero, {
-		{ INGRESS_XDP, "TCP segment with hop limit 50",
-		  { V6(.src = "2606:4700:4700::1111", .ttl = 50, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ EGRESS, "SYN", { SYN_V6("2606:4700:4700::1111") }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_XDP, "SYN-ACK with hop limit 50", { SYNACK_V6("2606:4700:4700::1111", 50) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "data with hop limit 50", { DATA_V6("2606:4700:4700::1111", 50) }, false, COUNT_hop_count_learned },
 		{ INGRESS_XDP, "hop limit 50 passes",
 		  { V6(.src = "2606:4700:4700::1111", .ttl = 50, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
 		{ INGRESS_XDP, "hop limit 51 is one too many",
 		  { V6(.src = "2606:4700:4700::1111", .ttl = 51, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, true, COUNT_drop_hop_count },
+		{ INGRESS_XDP, "hop limit 49 is one too few",
+		  { V6(.src = "2606:4700:4700::1111", .ttl = 49, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, true, COUNT_drop_hop_count },
 	} },
 	{ "an expired profile switches the hop rule off", setup_max_age_zero, {
-		{ INGRESS_XDP, "TCP segment with TTL 55",
-		  { V4(.src = "1.1.1.1", .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_hop_count_learned },
+		{ EGRESS, "SYN", { SYN_V4("1.1.1.1") }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_XDP, "SYN-ACK with TTL 55", { SYNACK_V4("1.1.1.1", 55) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "data with TTL 55", { DATA_V4("1.1.1.1", 55) }, false, COUNT_hop_count_learned },
 		{ INGRESS_XDP, "TTL 40 passes once the profile is older than its maximum age",
 		  { V4(.src = "1.1.1.1", .ttl = 40, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
 	} },
-	{ "TCP from an unprotected or non-hop-count source teaches nothing", NULL, {
-		{ INGRESS_XDP, "TCP from an unprotected source",
-		  { V4(.src = "192.0.2.53", .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
-		{ INGRESS_XDP, "TCP from 198.51.100.53 (aa-single only)",
-		  { V4(.src = "198.51.100.53", .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
-		{ INGRESS_XDP, "TCP not from port 53",
-		  { V4(.src = "1.1.1.1", .sport = 443, .ttl = 55, .l4_proto = 6, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
-		{ INGRESS_XDP, "a TCP RST from port 53 (what the censor injects)",
-		  { V4(.src = "1.1.1.1", .ttl = 64, .l4_proto = 6, .tcp_flags = 0x14, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
-		{ INGRESS_XDP, "a SYN-ACK from port 53",
-		  { V4(.src = "1.1.1.1", .ttl = 64, .l4_proto = 6, .tcp_flags = 0x12, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_NONE },
-		{ INGRESS_XDP, "an ACK without data",
-		  { V4(.src = "1.1.1.1", .ttl = 64, .l4_proto = 6, .tcp_flags = 0x10, .dns = DNS_RESPONSE(0x8180, .dns_len_override = 0)) }, false, COUNT_NONE },
-		{ INGRESS_XDP, "so a UDP answer with any TTL passes",
+	{ "attack: spoofed TCP segments teach nothing", NULL, {
+		{ INGRESS_XDP, "a data segment 'from 1.1.1.1:53', TTL 60, no connection",
+		  { DATA_V4("1.1.1.1", 60) }, false, COUNT_hop_count_unsolicited },
+		{ INGRESS_XDP, "a second one", { DATA_V4("1.1.1.1", 60) }, false, COUNT_hop_count_unsolicited },
+		{ INGRESS_XDP, "so no profile: a UDP answer with any TTL passes",
 		  { V4(.src = "1.1.1.1", .ttl = 20, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ EGRESS, "our SYN", { SYN_V4("1.1.1.1") }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_XDP, "the genuine SYN-ACK, TTL 55", { SYNACK_V4("1.1.1.1", 55) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "the genuine answer, TTL 55", { DATA_V4("1.1.1.1", 55) }, false, COUNT_hop_count_learned },
+		{ INGRESS_XDP, "spoofed: the connection's ports, ACK below its ISN",
+		  { DATA_V4("1.1.1.1", 60, .tcp_ack = 999) }, false, COUNT_hop_count_unsolicited },
+		{ INGRESS_XDP, "spoofed: the connection's ports, ACK far past the window",
+		  { DATA_V4("1.1.1.1", 60, .tcp_ack = 1001 + TCP_ACK_WINDOW + 1) }, false, COUNT_hop_count_unsolicited },
+		{ INGRESS_XDP, "spoofed: another client port", { DATA_V4("1.1.1.1", 60, .dport = 40001) }, false, COUNT_hop_count_unsolicited },
+		{ INGRESS_XDP, "the censor's RST, in window", { DATA_V4("1.1.1.1", 60, .tcp_flags = 0x14) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "a segment without ACK", { DATA_V4("1.1.1.1", 60, .tcp_flags = 0x08) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "the profile still holds: genuine TTL 55 passes",
+		  { V4(.src = "1.1.1.1", .ttl = 55, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "and the forgery (TTL 60) is dropped",
+		  { FORGED_2025("1.1.1.1", .ttl = 60, .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_hop_count },
+	} },
+	{ "attack: in-window segments with the censor's TTL", NULL, {
+		{ EGRESS, "our SYN", { SYN_V4("1.1.1.1") }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_XDP, "the genuine SYN-ACK, TTL 55", { SYNACK_V4("1.1.1.1", 55) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "the genuine answer, TTL 55: learned", { DATA_V4("1.1.1.1", 55) }, false, COUNT_hop_count_learned },
+		{ INGRESS_XDP, "the censor's in-window segment, TTL 60: conflict, profile taken back",
+		  { DATA_V4("1.1.1.1", 60) }, false, COUNT_hop_count_conflict },
+		{ INGRESS_XDP, "a genuine segment after the conflict teaches nothing", { DATA_V4("1.1.1.1", 55) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "no profile: the rule is off, the genuine answer passes",
+		  { V4(.src = "1.1.1.1", .ttl = 55, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ EGRESS, "a second connection", { SYN_V4("1.1.1.1", .sport = 40200, .tcp_seq = 5000) }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_XDP, "the censor's forged SYN-ACK first, TTL 60", { SYNACK_V4("1.1.1.1", 60, .dport = 40200, .tcp_ack = 5001) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "the genuine SYN-ACK, TTL 55: conflict", { SYNACK_V4("1.1.1.1", 55, .dport = 40200, .tcp_ack = 5001) }, false, COUNT_hop_count_conflict },
+		{ INGRESS_XDP, "the forged data, TTL 60, teaches nothing", { DATA_V4("1.1.1.1", 60, .dport = 40200, .tcp_ack = 5031) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "still no profile: a genuine answer is never dropped",
+		  { V4(.src = "1.1.1.1", .ttl = 55, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+	} },
+	{ "attack: spoofed sources cannot fill the hop table", NULL, {
+		{ INGRESS_XDP, "TCP from an unprotected source",
+		  { DATA_V4("192.0.2.53", 55) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "TCP from 198.51.100.53 (aa-single only)",
+		  { DATA_V4("198.51.100.53", 55) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "TCP not from port 53",
+		  { DATA_V4("1.1.1.1", 55, .sport = 443) }, false, COUNT_NONE },
+		{ EGRESS, "a SYN to an unprotected address is not recorded", { SYN_V4("192.0.2.53") }, false, COUNT_NONE },
+		{ EGRESS, "a SYN-ACK leaving (we serve DNS) is not a SYN", { SYN_V4("1.1.1.1", .tcp_flags = 0x12) }, false, COUNT_NONE },
+		{ EGRESS, "a SYN to port 853 is not recorded", { SYN_V4("1.1.1.1", .dport = 853) }, false, COUNT_NONE },
 	} },
 	{ "known forged addresses", setup_bogus, {
 		{ INGRESS_XDP, "A answer 31.13.91.33 (the captured forgery's)",
@@ -714,7 +890,8 @@ static int run_all(const char *build_dir)
 
 /* For each address, which rules fire: one probe frame per rule, each with
  * only that fingerprint, after setting up the state the stateful rules
- * need (a known forged address, an EDNS query, a TCP-learned TTL of 57).
+ * need (a known forged address, an EDNS query, a TTL of 57 learned from
+ * a connection's SYN-ACK and answer).
  * Prints "ADDR=rule,rule" (or "ADDR=none").
  */
 static int probe(const char *build_dir, int argc, char **argv)
@@ -733,6 +910,7 @@ static int probe(const char *build_dir, int argc, char **argv)
 		{ "edns-echo", false, { .ip_id = 9, .dns = DNS_RESPONSE(0x8180, .id = 0x5555) } },
 		{ "hop-count", false, { .ip_id = 9, .ttl = 40, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true) } },
 		{ "flow-label", false, { .ip_id = 9, .flow_label_zero = true, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true) } },
+		{ "query-echo", false, { .ip_id = 9, .dns = DNS_RESPONSE(0x8180, .id = 1, .opt = true, .qtype = 15) } },
 	};
 	/* clang-format on */
 	struct cdns_objects o;
@@ -744,11 +922,8 @@ static int probe(const char *build_dir, int argc, char **argv)
 	egress_fd = cdns_prog_fd(&o, "clean_dns_eg");
 	for (i = 0; i < argc && !err; i++) {
 		bool v6 = strchr(argv[i], ':') != NULL, any = false;
-		struct frame_spec tcp = { .family = v6 ? 6 : 4,
-					  .src = argv[i],
-					  .ttl = 57,
-					  .l4_proto = 6,
-					  .dns = DNS_RESPONSE(0x8180) };
+		struct frame_spec syn = { SYN_V4(argv[i]) }, synack = { SYNACK_V4(argv[i], 57) },
+				  data = { DATA_V4(argv[i], 57) };
 		struct frame_spec query = { .family = v6 ? 6 : 4,
 					    .src = v6 ? "2001:db8:1::2" : "192.0.2.2",
 					    .dst = argv[i],
@@ -758,9 +933,15 @@ static int probe(const char *build_dir, int argc, char **argv)
 		struct frame f;
 		size_t p;
 
+		if (v6) {
+			syn.family = synack.family = data.family = 6;
+			syn.src = "2001:db8:1::2";
+		}
 		cdns_clear_state(&o.maps);
 		err = cdns_add_bogus(&o.maps, "203.0.113.66", 32);
-		if (err || !build_frame(&f, &tcp) || cdns_run(eth_fd, f.bytes, f.len) < 0 ||
+		if (err || !build_frame(&f, &syn) || cdns_run(egress_fd, f.bytes, f.len) < 0 ||
+		    !build_frame(&f, &synack) || cdns_run(eth_fd, f.bytes, f.len) < 0 ||
+		    !build_frame(&f, &data) || cdns_run(eth_fd, f.bytes, f.len) < 0 ||
 		    !build_frame(&f, &query) || cdns_run(egress_fd, f.bytes, f.len) < 0) {
 			fprintf(stderr, "probe %s: cannot set up state\n", argv[i]);
 			err = 1;

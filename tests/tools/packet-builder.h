@@ -57,6 +57,8 @@ struct frame_spec {
 	bool ipv6_fragment;
 	uint8_t l4_proto; /* 0: UDP */
 	uint8_t tcp_flags; /* 0: PSH|ACK */
+	uint32_t tcp_seq;
+	uint32_t tcp_ack;
 	uint16_t sport; /* 0: 53 */
 	uint16_t dport; /* 0: 40000 */
 	int trailing; /* bytes of link-layer padding after the datagram */
@@ -276,6 +278,10 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 	} else {
 		put16(p + n, sport);
 		put16(p + n + 2, dport);
+		put16(p + n + 4, (uint16_t)(s->tcp_seq >> 16));
+		put16(p + n + 6, (uint16_t)s->tcp_seq);
+		put16(p + n + 8, (uint16_t)(s->tcp_ack >> 16));
+		put16(p + n + 10, (uint16_t)s->tcp_ack);
 		p[n + 12] = 0x50;
 		p[n + 13] = s->tcp_flags ? s->tcp_flags : 0x18; /* PSH|ACK */
 		n += 20;
