@@ -197,3 +197,149 @@ test_script_errors() {
 	expect_error "detach foreign program" "not clean-dns: left alone" nsx host "$CLEAN_DNS" detach eth0
 	nsx host ip -d link show dev eth0 | grep -q 'prog/xdp' || fail "foreign program was removed"
 }
+
+# --- the forged-address list and the bogus subcommands ---
+
+# list_prefixes FILE: the prefixes a forged-address list holds, sorted.
+list_prefixes() {
+	sed 's/#.*//' "$1" | awk 'NF { print $1 }' | sort
+}
+
+# bogus_keys PIN: the keys of a cdns_bogus map as "LEN ADDRESS-BYTES",
+# read with bpftool, not with the script, one a line, sorted.
+bogus_keys() {
+	bpftool -j map dump pinned "$1" | grep -o '"key":\[[^]]*\]' |
+		sed 's/"key":\[//; s/\]//; s/"//g; s/0x//g; s/,/ /g' |
+		while read -r b0 b1 b2 b3 address; do
+			echo "$((16#$b3$b2$b1$b0)) $address" # the length: a little-endian u32
+		done | LC_ALL=C sort
+}
+
+# answering FRAME ADDRESS OUT: FRAME (the genuine single-answer frame from
+# 8.8.8.8 that clean-dns-vectors writes) answering the IPv4 ADDRESS instead.
+answering() {
+	local a b c d
+	IFS=. read -r a b c d <<<"$2"
+	{
+		head -c 82 "$1"
+		# shellcheck disable=SC2059 # the format is built from octal escapes
+		printf "$(printf '\\%03o\\%03o\\%03o\\%03o' "$a" "$b" "$c" "$d")"
+		tail -c +87 "$1"
+	} >"$3"
+}
+
+# verdict_of ID FRAME: 1 (drop) or 2 (pass), from the program with that id.
+verdict_of() {
+	bpftool prog run id "$1" data_in "$2" repeat 1 2>&1 | sed -n 's/.*Return value: \([0-9]*\).*/\1/p'
+}
+
+# attach loads xdp/forged-addresses.list into an empty cdns_bogus: bogus
+# list shows every entry, and the attached program drops a genuine-looking
+# answer from 8.8.8.8 that carries any of its IPv4 addresses, then follows
+# bogus del, add and defaults.  Uses the shared pins (run under the lock).
+test_attach_loads_forged_address_list() {
+	local list=$ROOT/xdp/forged-addresses.list id addr drops=0 got
+	on_exit "'$CLEAN_DNS' reset"
+	"$CLEAN_DNS" reset >/dev/null
+	ns_add host
+	nsx host ip link add eth0 type veth peer name eth1
+	on_exit "nsx host $CLEAN_DNS detach eth0"
+	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
+
+	nsx host "$CLEAN_DNS" attach eth0 || fail "attach"
+	"$CLEAN_DNS" bogus list | sort >"$TEST_TMP/listed"
+	list_prefixes "$list" >"$TEST_TMP/shipped"
+	[ "$(wc -l <"$TEST_TMP/shipped")" -ge 30 ] || fail "could not read $list"
+	diff "$TEST_TMP/shipped" "$TEST_TMP/listed" || fail "bogus list after attach is not the shipped list"
+	log "ok: attach loaded $(wc -l <"$TEST_TMP/listed") prefixes"
+	check_eq "$(bogus_keys /sys/fs/bpf/tc/globals/cdns_bogus | wc -l)" "$(wc -l <"$TEST_TMP/shipped")" \
+		"entries in cdns_bogus"
+
+	id=$(nsx host ip -d link show dev eth0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+	[ -n "$id" ] || fail "no program id"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/genuine.bin")" 2 "genuine answer (142.250.72.14)"
+	for addr in $(sed -n 's|^\([0-9.]*\)/32$|\1|p' "$TEST_TMP/shipped"); do
+		answering "$TEST_TMP/genuine.bin" "$addr" "$TEST_TMP/forged.bin"
+		got=$(taskset -c 0 bpftool prog run id "$id" data_in "$TEST_TMP/forged.bin" repeat 1 2>&1 |
+			sed -n 's/.*Return value: \([0-9]*\).*/\1/p')
+		[ "$got" = 1 ] || fail "answer $addr from 8.8.8.8: verdict '$got', want 1 (drop)"
+		drops=$((drops + 1))
+	done
+	log "ok: $drops listed IPv4 addresses dropped"
+	# Counted on CPU 0 (taskset): status must sum the per-CPU values.
+	check_eq "$("$CLEAN_DNS" status | awk '$1 == "drop_bogus_addr" { print $2 }')" "$drops" \
+		"drop_bogus_addr in status"
+
+	answering "$TEST_TMP/genuine.bin" 93.46.8.89 "$TEST_TMP/listed.bin"
+	"$CLEAN_DNS" bogus del 93.46.8.89 || fail "bogus del"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/listed.bin")" 2 "93.46.8.89 after bogus del"
+	"$CLEAN_DNS" bogus list | grep -qx '93.46.8.89/32' && fail "bogus list still shows 93.46.8.89/32"
+	"$CLEAN_DNS" bogus defaults || fail "bogus defaults"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/listed.bin")" 1 "93.46.8.89 after bogus defaults"
+
+	answering "$TEST_TMP/genuine.bin" 198.51.100.66 "$TEST_TMP/added.bin"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/added.bin")" 2 "198.51.100.66 before bogus add"
+	"$CLEAN_DNS" bogus add 198.51.100.0/24 || fail "bogus add"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/added.bin")" 1 "198.51.100.66 after bogus add 198.51.100.0/24"
+	"$CLEAN_DNS" bogus del 198.51.100.0/24 || fail "bogus del"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/added.bin")" 2 "198.51.100.66 after bogus del"
+
+	# A second attach keeps what is configured: the list is loaded only
+	# into an empty map.
+	"$CLEAN_DNS" bogus del 93.46.8.89 >/dev/null || fail "bogus del"
+	nsx host "$CLEAN_DNS" detach eth0 || fail "detach"
+	nsx host "$CLEAN_DNS" attach eth0 || fail "re-attach"
+	"$CLEAN_DNS" bogus list | grep -qx '93.46.8.89/32' && fail "re-attach reloaded the list over a configured map"
+	return 0
+}
+
+# Every bogus subcommand on a private pin directory, checked in the map
+# with bpftool: add (IPv4, IPv6, host bits cleared), list, del, defaults,
+# and the errors.
+test_bogus_subcommands() {
+	local dir=/sys/fs/bpf/cdns-test-$TEST_ID list=$ROOT/xdp/forged-addresses.list
+	mkdir -p "$dir"
+	on_exit "rm -rf $dir"
+	export CLEAN_DNS_PIN_DIR=$dir
+	check_eq "$("$CLEAN_DNS" bogus list)" "" "bogus list before any add"
+
+	"$CLEAN_DNS" bogus add 198.51.100.66 || fail "bogus add v4"
+	"$CLEAN_DNS" bogus add 2001:DB8:BAD:1::5/48 || fail "bogus add v6 /48"
+	"$CLEAN_DNS" bogus add 203.0.113.77/25 || fail "bogus add v4 /25"
+	check_eq "$(bogus_keys "$dir/cdns_bogus" | tr '\n' ';')" \
+"121 00 00 00 00 00 00 00 00 00 00 ff ff cb 00 71 00;\
+128 00 00 00 00 00 00 00 00 00 00 ff ff c6 33 64 42;\
+48 20 01 0d b8 0b ad 00 00 00 00 00 00 00 00 00 00;" "cdns_bogus keys (length, IPv4-mapped address)"
+	check_eq "$("$CLEAN_DNS" bogus list | sort | tr '\n' ' ')" "198.51.100.66/32 2001:db8:bad::/48 203.0.113.0/25 " \
+		"bogus list"
+
+	"$CLEAN_DNS" bogus del 198.51.100.66/32 || fail "bogus del v4"
+	"$CLEAN_DNS" bogus del 2001:db8:bad::/48 || fail "bogus del v6"
+	check_eq "$(bogus_keys "$dir/cdns_bogus" | tr '\n' ';')" \
+		"121 00 00 00 00 00 00 00 00 00 00 ff ff cb 00 71 00;" "cdns_bogus keys after del"
+	check_eq "$("$CLEAN_DNS" bogus list)" "203.0.113.0/25" "bogus list after del"
+	expect_error "del of an unknown address" "198.51.100.66/32 is not a known forged address" \
+		"$CLEAN_DNS" bogus del 198.51.100.66
+	expect_error "bad address" "bad IPv4 address in '198.51.100.256'" "$CLEAN_DNS" bogus add 198.51.100.256
+	expect_error "no address" "usage" "$CLEAN_DNS" bogus add
+	expect_error "unknown subcommand" "usage" "$CLEAN_DNS" bogus flush
+
+	"$CLEAN_DNS" bogus defaults >"$TEST_TMP/out" || fail "bogus defaults"
+	cat "$TEST_TMP/out"
+	list_prefixes "$list" >"$TEST_TMP/shipped"
+	grep -q "^clean-dns: $(wc -l <"$TEST_TMP/shipped") forged-address prefixes loaded from " "$TEST_TMP/out" ||
+		fail "bogus defaults does not say how many it loaded"
+	{ cat "$TEST_TMP/shipped"; echo 203.0.113.0/25; } | sort >"$TEST_TMP/want"
+	"$CLEAN_DNS" bogus list | sort >"$TEST_TMP/listed"
+	diff "$TEST_TMP/want" "$TEST_TMP/listed" || fail "bogus list after defaults"
+	check_eq "$(bogus_keys "$dir/cdns_bogus" | wc -l)" "$(wc -l <"$TEST_TMP/want")" "cdns_bogus entries after defaults"
+	bogus_keys "$dir/cdns_bogus" | grep -qx '128 00 00 00 00 00 00 00 00 00 00 ff ff 5d 2e 08 59' ||
+		fail "93.46.8.89 (in the shipped list) is not in cdns_bogus"
+	bogus_keys "$dir/cdns_bogus" | grep -qx '32 20 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00' ||
+		fail "2001::/32 (in the shipped list) is not in cdns_bogus"
+
+	# A bad line is named, with its number.
+	printf '192.0.2.1\nnot-a-prefix\n' >"$TEST_TMP/bad.list"
+	CLEAN_DNS_BOGUS_LIST=$TEST_TMP/bad.list expect_error "bad list line" "bad.list:2: not a prefix: not-a-prefix" \
+		"$CLEAN_DNS" bogus defaults
+}
