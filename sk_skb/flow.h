@@ -35,6 +35,7 @@ struct dir {
 	bool shut; /* FIN passed on to dst */
 	bool rdhup; /* epoll said src's peer closed; read to confirm */
 	bool fin_wait; /* FIN seen, passed bytes still on their way */
+	bool fin_held; /* FIN seen, redirected bytes still queued for dst */
 	uint64_t bytes; /* moved by the helper */
 	/* sockmap */
 	enum kstate ks;

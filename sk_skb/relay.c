@@ -734,6 +734,14 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 			return 0;
 		}
 		if (backlog > 0) {
+			/* Said once: tests wait for it to know the helper has
+			 * looked, and kept the FIN back.
+			 */
+			if (cfg.verbose && !d->fin_held)
+				logmsg("%s %s: FIN held, %lld redirected bytes still queued",
+				       f->client_text, d->src_side ? "down" : "up",
+				       (long long)backlog);
+			d->fin_held = true;
 			set_check(d, now, CHECK_PENDING_MS);
 			return 0;
 		}
