@@ -125,14 +125,26 @@ enum socks5_next socks5_parse_reply(enum socks5_stage stage, bool has_auth, cons
 		return SOCKS5_FAIL;
 	case SOCKS5_STAGE_AUTH:
 		/* RFC 1929 says version 1; some servers answer 5. */
-		if ((reply[0] != 1 && reply[0] != 5) || reply[1] != 0) {
+		if (reply[0] != 1 && reply[0] != 5) {
+			snprintf(reason, size,
+				 "socks5: not an authentication reply (version %u, status %u)",
+				 reply[0], reply[1]);
+			return SOCKS5_FAIL;
+		}
+		if (reply[1] != 0) {
 			snprintf(reason, size, "socks5: authentication failed (status %u)",
 				 reply[1]);
 			return SOCKS5_FAIL;
 		}
 		return SOCKS5_SEND_CONNECT;
 	case SOCKS5_STAGE_REQUEST:
-		if (reply[0] != 5 || reply[1] != 0) {
+		/* Else a wrong version with code 0 read "reply 0 (succeeded)". */
+		if (reply[0] != 5) {
+			snprintf(reason, size, "socks5: not a SOCKS5 reply (version %u, reply %u)",
+				 reply[0], reply[1]);
+			return SOCKS5_FAIL;
+		}
+		if (reply[1] != 0) {
 			snprintf(reason, size, "socks5: reply %u (%s)", reply[1],
 				 socks5_reply_text(reply[1]));
 			return SOCKS5_FAIL;
