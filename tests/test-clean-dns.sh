@@ -343,3 +343,41 @@ test_bogus_subcommands() {
 	CLEAN_DNS_BOGUS_LIST=$TEST_TMP/bad.list expect_error "bad list line" "bad.list:2: not a prefix: not-a-prefix" \
 		"$CLEAN_DNS" bogus defaults
 }
+
+# A resolver with every rule: its genuine answers pass, over IPv4 (where
+# there is no flow label to judge) and IPv6 (with a label); the same IPv6
+# answer with label 0 is dropped by flow-label.  Uses the shared pins.
+test_every_rule_passes_genuine_answers() {
+	local id
+	on_exit "'$CLEAN_DNS' reset"
+	"$CLEAN_DNS" reset >/dev/null
+	ns_add host
+	nsx host ip link add eth0 type veth peer name eth1
+	on_exit "nsx host $CLEAN_DNS detach eth0"
+	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
+	nsx host "$CLEAN_DNS" attach eth0 || fail "attach"
+	"$CLEAN_DNS" resolver add 203.0.113.53 all || fail "resolver add v4"
+	"$CLEAN_DNS" resolver add 2001:4860:4860::8888 all || fail "resolver add v6"
+	id=$(nsx host ip -d link show dev eth0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+	[ -n "$id" ] || fail "no program id"
+
+	# IPv4 source (offset 26) rewritten to 203.0.113.53.
+	{
+		head -c 26 "$TEST_TMP/genuine.bin"
+		printf '\313\000\161\065'
+		tail -c +31 "$TEST_TMP/genuine.bin"
+	} >"$TEST_TMP/genuine-v4.bin"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/genuine-v4.bin")" 2 "genuine IPv4 answer, every rule"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/genuine-ipv6.bin")" 2 "genuine IPv6 answer (flow label set), every rule"
+	# The flow label is the low 20 bits of the IPv6 header's first word
+	# (frame offset 14): keep version and traffic class, clear the label.
+	{
+		head -c 15 "$TEST_TMP/genuine-ipv6.bin"
+		printf '\000\000\000'
+		tail -c +19 "$TEST_TMP/genuine-ipv6.bin"
+	} >"$TEST_TMP/label0.bin"
+	head -c 16 "$TEST_TMP/genuine-ipv6.bin" | tail -c 2 | od -An -tx1 | grep -q '^ 65 00$' ||
+		fail "unexpected IPv6 frame layout"
+	check_eq "$(verdict_of "$id" "$TEST_TMP/label0.bin")" 1 "IPv6 answer with flow label 0"
+	check_eq "$("$CLEAN_DNS" status | awk '$1 == "drop_flow_label" { print $2 }')" 1 "drop_flow_label"
+}
