@@ -381,3 +381,33 @@ test_every_rule_passes_genuine_answers() {
 	check_eq "$(verdict_of "$id" "$TEST_TMP/label0.bin")" 1 "IPv6 answer with flow label 0"
 	check_eq "$("$CLEAN_DNS" status | awk '$1 == "drop_flow_label" { print $2 }')" 1 "drop_flow_label"
 }
+
+# clean-dns set writes struct clean_dns_settings (xdp/clean_dns_common.h):
+# a mask of the fields set, then hop_tolerance, hop_max_age_sec and
+# query_max_age_ms, host-order u32s; a field not set keeps 0 (the
+# program's default).  Checked with bpftool on a private pin directory.
+test_set_writes_settings() {
+	local dir=/sys/fs/bpf/cdns-test-$TEST_ID
+	mkdir -p "$dir"
+	on_exit "rm -rf $dir"
+	export CLEAN_DNS_PIN_DIR=$dir
+	settings() {
+		bpftool -j map lookup pinned "$dir/cdns_settings" key hex 00 00 00 00 |
+			grep -o '"value":\[[^]]*\]' | sed 's/"value":\[//; s/\]//; s/"//g; s/0x//g; s/,/ /g' |
+			while read -r -a b; do
+				local i out=
+				for ((i = 0; i < ${#b[@]}; i += 4)); do
+					out+=" $((16#${b[i + 3]}${b[i + 2]}${b[i + 1]}${b[i]}))"
+				done
+				echo "${out# }"
+			done
+	}
+	"$CLEAN_DNS" set hop-tolerance 3 || fail "set hop-tolerance"
+	check_eq "$(settings | cut -d' ' -f1-3)" "1 3 0" "mask, tolerance, max age after set hop-tolerance 3"
+	"$CLEAN_DNS" set hop-max-age 600 || fail "set hop-max-age"
+	check_eq "$(settings | cut -d' ' -f1-3)" "3 3 600" "mask, tolerance, max age after set hop-max-age 600"
+	"$CLEAN_DNS" set hop-tolerance 0 || fail "set hop-tolerance 0"
+	check_eq "$(settings | cut -d' ' -f1-3)" "3 0 600" "after set hop-tolerance 0 (0 is a value, not unset)"
+	expect_error "not a number" "not a number: 1h" "$CLEAN_DNS" set hop-max-age 1h
+	expect_error "unknown setting" "unknown setting 'ttl'" "$CLEAN_DNS" set ttl 1
+}
