@@ -345,27 +345,48 @@ test_churn_10000_sockmap() {
 	check_no_close_wait
 }
 
-mem_available_kb() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+# sender_stalled PROGRESS SIZE: the client's "progress sent=N" lines (one
+# each 250 ms) show it stuck: the same N three times running, after it
+# began; or it sent all SIZE bytes.
+sender_stalled() {
+	grep -a progress "$1" | tail -n3 | sed 's/.*sent=//' |
+		awk -v size="$2" '{ v[NR] = $1 } END { exit !(NR == 3 && v[3] > 0 &&
+			(v[3] == size || (v[1] == v[3] && v[2] == v[3]))) }'
+}
 
-# stalled_receiver LIMIT: the server reads nothing for 3 s while the client
-# pushes 256 MiB; notes how many bytes the client got out by 2.5 s and how
-# much memory went, then checks every byte arrived in order.
+# tcp_counter NS FILTER NAME: NAME (bytes_acked, bytes_received...) of the
+# socket ss FILTER selects in NS.
+tcp_counter() {
+	nsx "$1" ss -tinH state connected "( $2 )" | sed -n "s/.* $3:\([0-9]*\).*/\1/p" | head -n1
+}
+
+# stalled_receiver LIMIT [IDLE_MS]: the client pushes 256 MiB (after
+# IDLE_MS) while the server reads nothing until the client is stuck (or has
+# sent everything).  Then notes how many bytes the client got out and how
+# many the relay holds (what fwd acked to the client less what reached the
+# server's socket: its receive and redirect queues, its send queue), lets
+# the server read, and checks every byte arrived in order.
 stalled_receiver() {
-	local size=$((256 << 20)) idle_ms=${2:-0} want got mem_before mem_during sent
+	local size=$((256 << 20)) idle_ms=${2:-0} want got sent acked received
 	want=$("$PEER" -G $size -s 5 | sha256sum | cut -d' ' -f1)
 	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap --queue-limit "$1" \
 		--sndbuf $((4 << 20)) -v
-	sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5001 -H -W $((idle_ms + 3000)) -o - 2>/dev/null |
+	rm -f "$TEST_TMP/read.go"
+	sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5001 -H -w '$TEST_TMP/read.go' -o - 2>/dev/null |
 		sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
 	wait_for 5 listening srv 5001 || fail "server not listening"
-	mem_before=$(mem_available_kb)
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -g $size -s 5 -D "$idle_ms" -P 2>"$TEST_TMP/progress.$1"
-	sleep "$(awk -v ms="$idle_ms" 'BEGIN { print ms / 1000 + 2.5 }')"
-	mem_during=$(mem_available_kb)
+	wait_for 60 sender_stalled "$TEST_TMP/progress.$1" $size ||
+		fail "the client neither got stuck nor sent everything: $(grep -a progress "$TEST_TMP/progress.$1" | tail -n1)"
 	sent=$(grep -a progress "$TEST_TMP/progress.$1" | tail -n1 | sed 's/.*sent=//')
+	acked=$(tcp_counter cli "dport = :1000" bytes_acked)
+	received=$(tcp_counter srv "sport = :5001" bytes_received)
+	log "relay's sockets: $(nsx fwd ss -tmnH state connected | grep -o 'skmem:([^)]*)' | tr '\n' ' ')"
 	STALL_SENT=$sent
-	STALL_MEM_KB=$((mem_before - mem_during))
-	log "queue limit $1: client sent $((sent >> 20)) MiB while the server did not read; memory used $((STALL_MEM_KB >> 10)) MiB"
+	# bytes_acked counts the client's SYN
+	STALL_HELD=$((acked - 1 - ${received:-0}))
+	log "queue limit $1: client sent $((sent >> 20)) MiB while the server did not read; the relay holds $((STALL_HELD >> 10)) KiB"
+	touch "$TEST_TMP/read.go"
 	wait_for 30 test -s "$TEST_TMP/srv.sha" || fail "transfer did not finish"
 	got=$(cat "$TEST_TMP/srv.sha")
 	rm -f "$TEST_TMP/srv.sha"
@@ -381,7 +402,7 @@ test_backpressure_after_idle_sockmap() {
 	sfw_load_maps
 	stalled_receiver $((4 << 20)) 2500
 	[ "$STALL_SENT" -lt $((48 << 20)) ] || fail "sender got $STALL_SENT bytes out after idling: not bounded"
-	[ "$STALL_MEM_KB" -lt $((128 << 10)) ] || fail "memory grew by $STALL_MEM_KB kB"
+	[ "$STALL_HELD" -lt $((24 << 20)) ] || fail "the relay holds $STALL_HELD bytes: not bounded"
 	grep -q "up: paused, the program stopped at the queue limit" "$SFW_LOG" ||
 		{ cat "$SFW_LOG"; fail "no pause by the program logged"; }
 }
@@ -447,7 +468,9 @@ test_backpressure_sockmap() {
 	# limit + both send buffers (doubled by the kernel) + room for the
 	# client's send and the server's receive buffers
 	[ "$STALL_SENT" -lt $((48 << 20)) ] || fail "sender got $STALL_SENT bytes out: not bounded"
-	[ "$STALL_MEM_KB" -lt $((128 << 10)) ] || fail "memory grew by $STALL_MEM_KB kB"
+	# The source's receive buffer (2 x 2 MiB), the queue limit and an skb,
+	# the destination's send buffer (2 x 4 MiB), and some slack.
+	[ "$STALL_HELD" -lt $((24 << 20)) ] || fail "the relay holds $STALL_HELD bytes: not bounded"
 	[ "$(sfw_counter pauses)" -ge 1 ] || { cat "$SFW_LOG"; fail "no pause counted"; }
 	log "resumes: $(sfw_counter resumes)"
 	sfw_stop
@@ -660,6 +683,11 @@ test_pause_resume_stress_sockmap() {
 		"flows complete in sockmap mode"
 }
 
+# accept_queue_is N: sockfwd's listener on 1000 has N connections waiting.
+accept_queue_is() {
+	[ "$(nsx fwd ss -ltnH 'sport = :1000' | awk '{ print $2 }')" = "$1" ]
+}
+
 clients_connected() {
 	[ "$(nsx cli ss -tnH state established '( dport = :1000 )' | wc -l)" -ge "$1" ]
 }
@@ -685,8 +713,13 @@ test_connection_limit_and_refused_target() {
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
 	sfw_bg cli "$PEER" -c 192.0.2.2:1000 -H
 	wait_for 5 clients_connected 3 || fail "clients did not connect"
-	sleep 0.5
+	# The third waits in the listener's accept queue.  Two counter rounds
+	# after that: the second is answered after a whole turn of sockfwd's
+	# loop with the connection there to take.
+	wait_for 5 accept_queue_is 1 || fail "the third client is not in the accept queue"
+	counters_line "$SFW_LOG" "$SFW_PID" >/dev/null || fail "no counters"
 	check_eq "$(sfw_counter accepted)" 3 "accepted (one refused target, two held) with --max-conns 2 and 3 clients"
+	check_eq "$(accept_queue_is 1 && echo 1)" 1 "connections waiting in the accept queue"
 	kill "$first"
 	wait_for 5 counters_say "accepted=4 active=2" ||
 		fail "the third client was not accepted after the first left"

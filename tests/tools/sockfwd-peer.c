@@ -10,6 +10,8 @@
  *     -H        after sending, keep the write side open until EOF is read
  *     -R        after sending (and -W), close with a reset (SO_LINGER 0)
  *     -W MS     wait this long after connecting before reading anything
+ *     -w FILE   read nothing until FILE exists (a stalled receiver the test
+ *               releases once it has measured)
  *     -D MS     wait this long after connecting before sending (an idle flow)
  *     -T MS     stop sending after MS, report how much went out
  *     -e        echo what is received (server), -m: accept many (fork each)
@@ -47,7 +49,7 @@ static long wait_ms, delay_ms, send_ms = -1;
 static bool keep_open, reset_end, echo, many, verify, after_eof, progress, random_size;
 static uint64_t read_limit = UINT64_MAX;
 static bool quiet;
-static const char *out_path;
+static const char *out_path, *read_after_file;
 
 static long elapsed_ms(const struct timespec *start)
 {
@@ -79,7 +81,8 @@ static int run(int fd)
 		struct pollfd pfd = { .fd = fd };
 		bool idle = elapsed_ms(&start) < delay_ms;
 		bool sending = !tx_done && !echo && (!after_eof || rx_done) && !idle;
-		bool reading = !rx_done && elapsed_ms(&start) >= wait_ms;
+		bool reading = !rx_done && elapsed_ms(&start) >= wait_ms &&
+			       (!read_after_file || access(read_after_file, F_OK) == 0);
 		ssize_t n;
 
 		if (progress && elapsed_ms(&start) >= next_report) {
@@ -241,7 +244,7 @@ int main(int argc, char **argv)
 	long long gen = -1;
 	long count = 0, procs = 1;
 
-	while ((opt = getopt(argc, argv, "c:l:g:s:o:HRW:D:T:emVG:Ar:n:k:zP")) != -1) {
+	while ((opt = getopt(argc, argv, "c:l:g:s:o:HRW:w:D:T:emVG:Ar:n:k:zP")) != -1) {
 		switch (opt) {
 		case 'c':
 			connect_to = optarg;
@@ -266,6 +269,9 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			wait_ms = atol(optarg);
+			break;
+		case 'w':
+			read_after_file = optarg;
 			break;
 		case 'D':
 			delay_ms = atol(optarg);
