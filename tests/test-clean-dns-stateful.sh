@@ -39,7 +39,8 @@ GENUINE_TTL=$((64 - DNS_HOPS - 1))
 FORGED_POOL="203.0.113.66 203.0.113.67 203.0.113.68 203.0.113.69
 2001:db8:bad::66 2001:db8:bad::67 2001:db8:bad::68 2001:db8:bad::69"
 DROP_COUNTERS="drop_ipid_zero drop_df drop_aa_single drop_name_uncompressed drop_bogus_addr
-drop_edns_echo drop_hop_count drop_flow_label"
+drop_edns_echo drop_query_echo_rd drop_query_echo_type drop_query_echo_qtype drop_query_echo_qr drop_hop_count
+drop_flow_label"
 # Where clean-dns runs (client, or router for the NAT case) and on what.
 CDNS_NS=client
 CDNS_IFACE=c0

@@ -264,8 +264,15 @@ static __always_inline int classify_response(void *ctx, const __u8 *data, const 
 	ns_count = load_be16(dns + 8);
 	ar_count = load_be16(dns + 10);
 
-	if (!(flags & DNS_FLAG_QR) || (flags & DNS_FLAG_OPCODE) || qd_count != 1)
+	if (!(flags & DNS_FLAG_QR) || (flags & DNS_FLAG_OPCODE) || qd_count != 1) {
+		/* No answer, but from the resolver's port 53 to a recorded
+		 * query's port with its ID: the censor sending the query back.
+		 * dig and glibc take it for an empty answer and stop waiting.
+		 */
+		if (!(flags & DNS_FLAG_QR) && (rules & RULE_QUERY_ECHO) && query_lookup(key))
+			return COUNT_drop_query_echo_qr;
 		return COUNT_pass_not_response;
+	}
 	/* Injectors answer with exactly one record; everything else passes,
 	 * which is what keeps multi-record genuine answers safe.
 	 */

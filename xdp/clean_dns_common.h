@@ -33,6 +33,7 @@
 	X(drop_query_echo_rd)      \
 	X(drop_query_echo_type)    \
 	X(drop_query_echo_qtype)   \
+	X(drop_query_echo_qr)      \
 	X(drop_hop_count)          \
 	X(drop_flow_label)         \
 	X(queries_recorded)        \

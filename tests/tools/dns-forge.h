@@ -13,6 +13,15 @@
  *   gfw2025  two answers per query, one with DF and one without, random IDs,
  *            0x8180 to RD=1 queries and 0x8400 to RD=0 ones, pointer, AR=0,
  *            random TTL, address taken in turn from a pool
+ *   cyclic   the 2025 injector pair that ignores the query's RD (net4people bbs
+ *            #466): 0x8180 with DF and 0x8400 (AA, RD clear) without, else as
+ *            gfw2025
+ *   gfw2026  gfw2025, and since 2026 an HTTPS query gets a forged HTTPS record,
+ *            "1 . alpn=h2 ipv4hint=<pool> ipv6hint=<pool>" (net4people #598);
+ *            other types than AAAA and HTTPS get an A record, as before
+ *   qr0      not an answer: the query itself sent back from the resolver's
+ *            address (QR=0, same port and ID), as a censor teaching a
+ *            stateful filter that the query is gone would
  * ipid0 and df are IPv4 header fields: those two styles leave IPv6 queries
  * alone rather than send a forgery with no fingerprint at all.
  */
@@ -41,6 +50,9 @@
 #define DNS_TYPE_A 1
 #define DNS_TYPE_AAAA 28
 #define DNS_TYPE_OPT 41
+#define DNS_TYPE_HTTPS 65
+/* SvcPriority 1, TargetName ".", alpn=h2, ipv4hint, ipv6hint */
+#define HTTPS_RDATA_LEN (2 + 1 + 7 + 8 + 20)
 #define DNS_CLASS_IN 1
 #define FORGERIES_PER_QUERY_MAX 2
 #define RESOLVERS_MAX 8
@@ -52,12 +64,16 @@ enum forge_style {
 	STYLE_AA,
 	STYLE_RAWNAME,
 	STYLE_GFW2025,
+	STYLE_CYCLIC,
+	STYLE_GFW2026,
+	STYLE_QR0,
 	STYLE_COUNT,
 };
 
 static const char *const forge_style_names[STYLE_COUNT] = {
 	[STYLE_IPID0] = "ipid0",     [STYLE_DF] = "df",		  [STYLE_AA] = "aa",
-	[STYLE_RAWNAME] = "rawname", [STYLE_GFW2025] = "gfw2025",
+	[STYLE_RAWNAME] = "rawname", [STYLE_GFW2025] = "gfw2025", [STYLE_CYCLIC] = "cyclic",
+	[STYLE_GFW2026] = "gfw2026", [STYLE_QR0] = "qr0",
 };
 
 static inline int forge_style_parse(const char *name)
@@ -129,7 +145,9 @@ struct forgery {
 	uint16_t flags;
 	bool name_written_out;
 	uint32_t ttl;
-	struct ip_address answer;
+	uint16_t answer_type; /* A, AAAA, HTTPS, or 0: no answer (qr0) */
+	struct ip_address answer; /* A/AAAA; the ipv4hint of HTTPS */
+	struct in6_addr answer_v6; /* the ipv6hint of HTTPS */
 };
 
 struct forge_config {
@@ -286,9 +304,11 @@ static inline int forgeries_plan(enum forge_style style, const struct dns_query 
 		out[i].flags = 0x8180;
 		out[i].ttl = config->ttl;
 		out[i].answer.family = query->qtype == DNS_TYPE_AAAA ? AF_INET6 : AF_INET;
+		out[i].answer_type = query->qtype == DNS_TYPE_AAAA ? DNS_TYPE_AAAA : DNS_TYPE_A;
 		out[i].answer.v4 = config->answer_v4;
 		if (out[i].answer.family == AF_INET6)
 			out[i].answer.v6 = config->answer_v6;
+		out[i].answer_v6 = config->answer_v6;
 	}
 	switch (style) {
 	case STYLE_IPID0:
@@ -304,6 +324,8 @@ static inline int forgeries_plan(enum forge_style style, const struct dns_query 
 		out[0].name_written_out = true;
 		break;
 	case STYLE_GFW2025:
+	case STYLE_CYCLIC:
+	case STYLE_GFW2026:
 		/* Seen in 2025 from the GFW: a pair of answers per query, one
 		 * with DF and one without, flags that ignore RA semantics for
 		 * RD=0 queries (0x8400), TTLs and addresses that vary.
@@ -320,8 +342,17 @@ static inline int forgeries_plan(enum forge_style style, const struct dns_query 
 					htonl(ntohl(config->answer_v4.s_addr) + step);
 			else
 				out[i].answer.v6.s6_addr[15] += step;
+			out[i].answer_v6.s6_addr[15] += step;
+			if (style == STYLE_GFW2026 && query->qtype == DNS_TYPE_HTTPS)
+				out[i].answer_type = DNS_TYPE_HTTPS;
 		}
 		out[0].dont_fragment = true;
+		if (style == STYLE_CYCLIC)
+			out[1].flags = 0x8400;
+		break;
+	case STYLE_QR0:
+		out[0].flags = query->flags;
+		out[0].answer_type = 0;
 		break;
 	default:
 		return 0;
@@ -359,14 +390,59 @@ static inline uint32_t ip_header_write(uint8_t *out, const struct ip_address *sr
 	return checksum_add(0, out + 8, 32) + proto + payload_len;
 }
 
+static inline size_t forgery_rdata_len(const struct forgery *forgery)
+{
+	switch (forgery->answer_type) {
+	case DNS_TYPE_A:
+		return 4;
+	case DNS_TYPE_AAAA:
+		return 16;
+	case DNS_TYPE_HTTPS:
+		return HTTPS_RDATA_LEN;
+	}
+	return 0;
+}
+
+/* The answer record at OUT: owner name, TYPE, CLASS, TTL, RDATA. */
+static inline void forgery_answer_write(const struct dns_query *query,
+					const struct forgery *forgery, uint8_t *out,
+					size_t name_len, size_t rdata_len)
+{
+	static const uint8_t https_head[] = { 0, 1, 0, 0, 1, 0, 3, 2, 'h', '2', 0, 4, 0, 4 };
+	uint8_t *rdata;
+
+	if (forgery->name_written_out) {
+		memcpy(out, query->question, query->qname_len);
+	} else {
+		out[0] = 0xc0; /* pointer to the qname at offset 12 */
+		out[1] = DNS_HEADER_LEN;
+	}
+	out += name_len;
+	put_be16(out, forgery->answer_type);
+	put_be16(out + 2, DNS_CLASS_IN);
+	put_be32(out + 4, forgery->ttl);
+	put_be16(out + 8, rdata_len);
+	rdata = out + 10;
+	if (forgery->answer_type != DNS_TYPE_HTTPS) {
+		memcpy(rdata, &forgery->answer.v4, rdata_len);
+		return;
+	}
+	memcpy(rdata, https_head, sizeof(https_head));
+	memcpy(rdata + sizeof(https_head), &forgery->answer.v4, 4);
+	put_be16(rdata + sizeof(https_head) + 4, 6); /* ipv6hint */
+	put_be16(rdata + sizeof(https_head) + 6, 16);
+	memcpy(rdata + sizeof(https_head) + 8, &forgery->answer_v6, 16);
+}
+
 /* Build the IP packet of FORGERY answering QUERY into OUT; returns its length. */
 static inline size_t forgery_build(const struct dns_query *query, const struct forgery *forgery,
 				   uint8_t *out, size_t room)
 {
 	size_t ip_len = query->client.family == AF_INET ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
-	size_t rdata_len = forgery->answer.family == AF_INET ? 4 : 16;
+	size_t rdata_len = forgery_rdata_len(forgery);
 	size_t name_len = forgery->name_written_out ? query->qname_len : 2;
-	size_t dns_len = DNS_HEADER_LEN + query->question_len + name_len + 10 + rdata_len;
+	size_t answer_len = forgery->answer_type ? name_len + 10 + rdata_len : 0;
+	size_t dns_len = DNS_HEADER_LEN + query->question_len + answer_len;
 	size_t udp_len = UDP_HEADER_LEN + dns_len;
 	uint8_t *udp = out + ip_len, *dns = udp + UDP_HEADER_LEN, *answer;
 	uint32_t sum;
@@ -378,21 +454,11 @@ static inline size_t forgery_build(const struct dns_query *query, const struct f
 	put_be16(dns, query->id);
 	put_be16(dns + 2, forgery->flags);
 	put_be16(dns + 4, 1); /* QDCOUNT */
-	put_be16(dns + 6, 1); /* ANCOUNT; NSCOUNT and ARCOUNT stay 0 */
+	put_be16(dns + 6, forgery->answer_type ? 1 : 0); /* NSCOUNT, ARCOUNT stay 0 */
 	memcpy(dns + DNS_HEADER_LEN, query->question, query->question_len);
 	answer = dns + DNS_HEADER_LEN + query->question_len;
-	if (forgery->name_written_out) {
-		memcpy(answer, query->question, query->qname_len);
-	} else {
-		answer[0] = 0xc0; /* pointer to the qname at offset 12 */
-		answer[1] = DNS_HEADER_LEN;
-	}
-	answer += name_len;
-	put_be16(answer, forgery->answer.family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA);
-	put_be16(answer + 2, DNS_CLASS_IN);
-	put_be32(answer + 4, forgery->ttl);
-	put_be16(answer + 8, rdata_len);
-	memcpy(answer + 10, &forgery->answer.v4, rdata_len);
+	if (forgery->answer_type)
+		forgery_answer_write(query, forgery, answer, name_len, rdata_len);
 
 	put_be16(udp, DNS_PORT);
 	put_be16(udp + 2, query->client_port);
@@ -417,14 +483,14 @@ static inline void forgery_print(FILE *out, unsigned long number, const struct d
 
 	fprintf(out,
 		"forgery %lu style=%s client=%s#%u resolver=%s id=0x%04x qname=%s qtype=%u "
-		"edns=%d answer=%s ipid=%s df=%d flags=0x%04x name=%s ttl=%u\n",
+		"edns=%d answer=%s ipid=%s df=%d flags=0x%04x name=%s ttl=%u type=%u\n",
 		number, forge_style_names[forgery->style],
 		ip_address_text(&query->client, client, sizeof(client)), query->client_port,
 		ip_address_text(&query->resolver, resolver, sizeof(resolver)), query->id,
 		query->name, query->qtype, query->edns,
 		ip_address_text(&forgery->answer, answer, sizeof(answer)), ip_id,
 		v4 && forgery->dont_fragment, forgery->flags,
-		forgery->name_written_out ? "full" : "pointer", forgery->ttl);
+		forgery->name_written_out ? "full" : "pointer", forgery->ttl, forgery->answer_type);
 }
 
 #endif
