@@ -99,6 +99,10 @@ QUERIES=(
 	"big.var.test TXT +noedns +ignore"   # over 512 bytes: TC=1, kept as is
 	"big.var.test TXT"                   # ~850 bytes with EDNS
 	"many.var.test A"                    # 40 answers
+	"svc.var.test HTTPS"                 # one HTTPS record with hints
+	"var.test SOA"                       # one SOA record
+	"_dns._udp.var.test SRV"             # one SRV record
+	"www.var.test HTTPS +noedns"         # NODATA, no OPT
 )
 
 counter() {
