@@ -119,6 +119,17 @@ int kmaps_state(uint64_t cookie, struct sockfwd_state *state);
 void kmaps_forget(uint64_t cookie);
 int kmaps_peers_count(void);
 
+/* kcheck.c: what the kernel's sockmap does, probed once at start.  Each
+ * fact is "ok", "unknown" (not probed) or what went wrong ("stall", ...).
+ */
+struct kfacts {
+	const char *early_bytes, *backlog_retry, *fin;
+	char release[65];
+	char why[64]; /* "probed in N ms", or why not probed */
+};
+void kcheck_run(struct kfacts *k);
+const char *kcheck_sockmap_unsafe(const struct kfacts *k, char *why, size_t size);
+
 /* flow.c */
 void flow_accept(struct fwd_listener *l);
 void flow_event(void *ptr, uint32_t events);

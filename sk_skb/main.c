@@ -20,7 +20,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -482,35 +481,6 @@ pair_incomplete:
 	return -EINVAL;
 }
 
-/* Kernels whose sockmap --mode auto leaves alone.  Seen in the kernel
- * matrix (tests/kernels, TCG, 2026-11-25), 5.10 (Debian 11, 5.10.0-32):
- * bytes that reach a socket before it joins the map stay in its receive
- * queue until more bytes come; recv(MSG_PEEK) in sockmap_setup() does not
- * run the verdict on them there as it does on 6.1.  A request the client
- * sent before the helper took the socket, then silence, stalled in 1 of 1
- * boots (guest check sockmap_forced, 1000 bytes, the flow never ended); the
- * first 8 MiB-each-way transfer after boot stalled in 1 of 1 boots with 1
- * vCPU here and in 3 of 3 with 2 vCPUs before (the target's first 64 KiB
- * stuck in the helper's socket, a full window).  6.1 and 6.12 passed every
- * run.  So sockmap in auto mode from 6.1 on; 5.11-6.0 were not tried.
- * Returns why not (in WHY), or NULL; NULL too when uname() fails.
- */
-static const char *sockmap_kernel_unsafe(char *why, size_t size)
-{
-	struct utsname uts;
-	int major, minor;
-
-	if (uname(&uts) || sscanf(uts.release, "%d.%d", &major, &minor) != 2)
-		return NULL;
-	if (major > 6 || (major == 6 && minor >= 1))
-		return NULL;
-	snprintf(why, size,
-		 "kernel %s: bytes that arrive before a socket joins the map wait "
-		 "there for more; sockmap from 6.1",
-		 uts.release);
-	return why;
-}
-
 /* Defaults of --sndbuf and --queue-limit: 1/256 of RAM each, from 4 to 64
  * MiB.  One stream through a veth here ran at 10-11 Gbit/s with 16 MiB of
  * each and 16 with 64 MiB; a stalled receiver holds about twice the send
@@ -550,10 +520,44 @@ static int watch_pauses(void)
 	return 0;
 }
 
+static struct kfacts kfacts;
+
+/* sockmap, in auto mode, only where the maps open and the probe (kcheck.c)
+ * finds the kernel doing what relay.c relies on; --mode sockmap warns and
+ * tries anyway.  Otherwise flows use splice.
+ */
+static void choose_sockmap(void)
+{
+	const char *unsafe;
+	char why[200];
+	int err;
+
+	if (cfg.mode != MODE_AUTO && cfg.mode != MODE_SOCKMAP) {
+		kcheck_run(&kfacts); /* maps not open: says so */
+		return;
+	}
+	err = kmaps_open(cfg.maps_dir);
+	if (!err)
+		err = watch_pauses();
+	kcheck_run(&kfacts);
+	if (err) {
+		logmsg("sockmap unavailable (%s): flows use %s", strerror(-err),
+		       cfg.mode == MODE_AUTO ? "splice" : "splice (fallback)");
+		return;
+	}
+	unsafe = kcheck_sockmap_unsafe(&kfacts, why, sizeof(why));
+	if (!unsafe)
+		return;
+	if (cfg.mode == MODE_SOCKMAP) {
+		logmsg("warning: %s; --mode sockmap tries it anyway", unsafe);
+		return;
+	}
+	logmsg("sockmap unavailable (%s): flows use splice", unsafe);
+	kmaps_close();
+}
+
 static int setup(void)
 {
-	char unsafe_text[160];
-	const char *unsafe;
 	struct epoll_event ev;
 	struct fwd_listener *l;
 	struct rlimit nofile;
@@ -580,19 +584,7 @@ static int setup(void)
 		ev.data.ptr = l;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev);
 	}
-	unsafe = sockmap_kernel_unsafe(unsafe_text, sizeof(unsafe_text));
-	if (cfg.mode == MODE_AUTO && unsafe) {
-		logmsg("sockmap unavailable (%s): flows use splice", unsafe);
-	} else if (cfg.mode == MODE_AUTO || cfg.mode == MODE_SOCKMAP) {
-		if (unsafe)
-			logmsg("warning: %s; --mode sockmap tries it anyway", unsafe);
-		err = kmaps_open(cfg.maps_dir);
-		if (!err)
-			err = watch_pauses();
-		if (err)
-			logmsg("sockmap unavailable (%s): flows use %s", strerror(-err),
-			       cfg.mode == MODE_AUTO ? "splice" : "splice (fallback)");
-	}
+	choose_sockmap();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -625,10 +617,12 @@ int main(int argc, char **argv)
 	scale_buffers();
 	if (setup())
 		return 1;
-	logmsg("ready: %s mode, maps %s, queue limit %llu, send buffers %d",
+	logmsg("ready: %s mode, maps %s, queue limit %llu, send buffers %d, kernel %s: "
+	       "early_bytes=%s backlog_retry=%s fin=%s (%s)",
 	       (const char *[]){ "auto", "sockmap", "splice", "copy" }[cfg.mode],
 	       kmaps_available() ? cfg.maps_dir : "not used", (unsigned long long)cfg.queue_limit,
-	       cfg.sndbuf);
+	       cfg.sndbuf, kfacts.release, kfacts.early_bytes, kfacts.backlog_retry, kfacts.fin,
+	       kfacts.why);
 	for (;;) {
 		now = now_ms();
 		if (now >= flow_next_tick())

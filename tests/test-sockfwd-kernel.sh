@@ -159,3 +159,38 @@ test_sockfwd_never_maps_its_listener() {
 	fi
 	log "ok: listener cookie $le not in bpftool's dump"
 }
+
+# sockfwd probes at start what relay.c relies on (sk_skb/kcheck.c) and says
+# what it found in its ready line; auto mode uses sockmap only if every
+# fact is "ok" (or, none probed, the kernel is 6.1 or later).  The facts
+# are this kernel's; the test checks they are there, that the probe stays
+# quick, and that the mode follows from them.
+test_ready_line_has_kernel_facts() {
+	local ready facts ms
+	kernel_setup
+	sfw_start -l 127.0.0.1:7000 -t 127.0.0.1:7001
+	ready=$(grep -m1 ready "$SFW_LOG")
+	log "$ready"
+	facts=$(sed -n "s/.*, kernel $(uname -r): \(early_bytes=[a-z]* backlog_retry=[a-z]* fin=[a-z]*\) (probed in \([0-9]*\) ms)$/\1 \2/p" <<<"$ready")
+	[ -n "$facts" ] || fail "the ready line does not carry the kernel's facts: $ready"
+	ms=${facts##* }
+	facts=${facts% *}
+	log "kernel $(uname -r): $facts, probed in $ms ms"
+	[ "$ms" -lt 1000 ] || fail "the probe took $ms ms"
+	sfw_bg fwd "$PEER" -l 127.0.0.1:7001 -r 100000 -H
+	wait_for 5 listening fwd 7001 || fail "target not listening"
+	nsx fwd timeout 10 "$PEER" -c 127.0.0.1:7000 -g 100000 -H 2>/dev/null || fail "a flow through sockfwd failed"
+	wait_log "close=eof"
+	log "$(log_lines)"
+	if [ "$facts" = "early_bytes=ok backlog_retry=ok fin=ok" ]; then
+		log_lines | grep -q "mode=sockmap up=100000 " || fail "every fact ok, yet the flow is not in sockmap mode"
+	else
+		grep -q "sockmap unavailable (kernel $(uname -r): " "$SFW_LOG" ||
+			fail "a fact is not ok ($facts), yet sockmap was not ruled out"
+		log_lines | grep -q "mode=splice up=100000 " || fail "a fact is not ok, yet the flow is not in splice mode"
+	fi
+	sfw_stop
+	# Without the maps nothing is probed, and the line says so.
+	sfw_start -l 127.0.0.1:7000 -t 127.0.0.1:7001 --mode splice
+	wait_log "ready: splice mode, maps not used, .*, kernel $(uname -r): early_bytes=unknown backlog_retry=unknown fin=unknown (not probed: maps not used)"
+}
