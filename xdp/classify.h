@@ -50,27 +50,36 @@
 #define SVC_PARAMS_MAX 16
 #define SVC_HINTS_MAX 8
 
-/* Each address of the hint list at OFF (LEN bytes of ADDR_LEN-byte
- * addresses), looked up among the known forged ones.
+/* Each address of the hint list at OFF (LEN bytes of IPv4 or, with V6,
+ * IPv6 addresses), looked up among the known forged ones.  The lengths are
+ * constants in each branch: verifiers before 6.12 cannot bound "pointer +
+ * a length that is 4 or 16".
  */
 static __always_inline int svc_hint_bogus(const __u8 *dns, const __u8 *data_end, __u32 off,
-					  __u32 len, int addr_len)
+					  __u32 len, int v6)
 {
 	struct addr_key key;
 	const __u8 *p;
 	int i;
 
 	for (i = 0; i < SVC_HINTS_MAX; i++) {
-		if ((__u32)(i + 1) * addr_len > len || off > DNS_READ_MAX)
+		if ((__u32)(i + 1) * (v6 ? 16 : 4) > len || off > DNS_READ_MAX)
 			return 0;
 		opaque_to_compiler(off);
 		p = dns + (off & DNS_READ_MASK);
-		if (p + addr_len > data_end)
-			return 0;
-		address_key(p, addr_len, &key);
+		if (v6) {
+			if (p + 16 > data_end)
+				return 0;
+			address_key(p, 16, &key);
+			off += 16;
+		} else {
+			if (p + 4 > data_end)
+				return 0;
+			address_key(p, 4, &key);
+			off += 4;
+		}
 		if (address_is_bogus(&key))
 			return 1;
-		off += addr_len;
 	}
 	return 0;
 }
@@ -106,10 +115,10 @@ static __always_inline int svc_hints_bogus(const __u8 *dns, const __u8 *data_end
 		if (off + len > rdata_end)
 			return 0;
 		if (key == SVC_KEY_IPV4HINT && len % 4 == 0 &&
-		    svc_hint_bogus(dns, data_end, off, len, 4))
+		    svc_hint_bogus(dns, data_end, off, len, 0))
 			return 1;
 		if (key == SVC_KEY_IPV6HINT && len % 16 == 0 &&
-		    svc_hint_bogus(dns, data_end, off, len, 16))
+		    svc_hint_bogus(dns, data_end, off, len, 1))
 			return 1;
 		off += len;
 	}

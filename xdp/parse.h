@@ -432,28 +432,32 @@ static __always_inline void address_key(const __u8 *p, int len, struct addr_key 
 }
 
 /* The located A or AAAA answer's address as a key for the known-forged
- * map; 0 for other types or lengths.
+ * map; 0 for other types or lengths.  Constant lengths in each branch:
+ * verifiers before 6.12 cannot bound "pointer + a length that is 4 or 16".
  */
 static __always_inline int answer_address(const __u8 *dns, const __u8 *data_end,
 					  const struct single_answer *ans, struct addr_key *answer)
 {
 	const __u8 *rdata;
 	__u32 type_off = ans->type_off;
-	int len;
 
-	if (ans->type == DNS_TYPE_A)
-		len = 4;
-	else if (ans->type == DNS_TYPE_AAAA)
-		len = 16;
-	else
+	if (type_off > DNS_READ_MAX)
 		return 0;
-	if (type_off > DNS_READ_MAX || ans->rdata_end != type_off + 10 + len)
-		return 0;
-	rdata = dns + type_off + 10;
-	if (rdata + len > data_end)
-		return 0;
-	address_key(rdata, len, answer);
-	return 1;
+	opaque_to_compiler(type_off);
+	rdata = dns + (type_off & DNS_READ_MASK) + 10;
+	if (ans->type == DNS_TYPE_A && ans->rdata_end == type_off + 10 + 4) {
+		if (rdata + 4 > data_end)
+			return 0;
+		address_key(rdata, 4, answer);
+		return 1;
+	}
+	if (ans->type == DNS_TYPE_AAAA && ans->rdata_end == type_off + 10 + 16) {
+		if (rdata + 16 > data_end)
+			return 0;
+		address_key(rdata, 16, answer);
+		return 1;
+	}
+	return 0;
 }
 
 /* The rest of the facts, for packets that matter. */
