@@ -144,9 +144,9 @@ test_resolver_prefixes() {
 	"$CLEAN_DNS" resolver list >"$TEST_TMP/list"
 	cat "$TEST_TMP/list"
 	grep -q '^198.51.100.0/24 *map *ipid-zero,df$' "$TEST_TMP/list" || fail "v4 prefix with host bits cleared"
-	grep -q '^2001:db8:0:53::/64 *map *aa-single,name-uncompressed,bogus-addr,edns-echo,hop-count$' "$TEST_TMP/list" ||
+	grep -q '^2001:db8:0:53::/64 *map *aa-single,name-uncompressed,bogus-addr,edns-echo,hop-count,query-echo$' "$TEST_TMP/list" ||
 		fail "v6 /64 with default rules"
-	grep -q '^2001:db8::9/128 *map *ipid-zero,df,aa-single,name-uncompressed,bogus-addr,edns-echo,hop-count,flow-label$' \
+	grep -q '^2001:db8::9/128 *map *ipid-zero,df,aa-single,name-uncompressed,bogus-addr,edns-echo,hop-count,flow-label,query-echo$' \
 		"$TEST_TMP/list" || fail "v6 host, all rules"
 	grep -q '^8.8.8.8/32 *map *none$' "$TEST_TMP/list" || fail "default overridden"
 	grep -q '^8.8.8.8/32 *default' "$TEST_TMP/list" && fail "overridden default still listed as default"
