@@ -130,7 +130,7 @@ deps:
 # Lint: formatting of our C, static analysis, shell scripts.
 C_SRCS := $(wildcard xdp/*.c xdp/*.h sk_skb/*.c sk_skb/*.h include/*.h tests/tools/*.c tests/tools/*.h \
 	tests/fuzz/*.c tests/fuzz/*.h bench/*.c)
-SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/install-deps tests/run tests/lib.sh \
+SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/install-deps tests/run tests/lib.sh tests/mutate \
 	$(wildcard tests/*.sh bench/*.sh scripts/ifupdown/*/* scripts/openwrt/*)
 SH_SRCS += $(addprefix tests/kernels/,run fetch-kernel build-initramfs run-guest guest-init)
 SH_SRCS += tests/fuzz/run-socks5 tests/soak/run tests/soak/soak.sh
@@ -148,6 +148,13 @@ test:
 	$(Q)./scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory all tools check
 	$(Q)./tests/run
+
+# Mutation check (docs/testing.md): each mutant of tests/mutants/list must fail
+# the tests it names; builds its own scratch copy under /tmp.  As root.
+.PHONY: mutate
+mutate:
+	$(Q)./scripts/install-deps
+	$(Q)./tests/mutate
 
 # Kernel matrix: Debian's kernels under qemu (tests/kernels/README.md);
 # KERNELS=6.1 runs one.  Results in build/kernels/results.md.
