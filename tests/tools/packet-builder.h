@@ -239,7 +239,9 @@ static bool build_frame(struct frame *f, const struct frame_spec *s)
 
 		if (inet_pton(AF_INET6, s->src, &src) != 1)
 			return false;
-		p[n] = 0x60 | (uint8_t)(flow >> 16 & 0x0f);
+		/* version 6, traffic class 0, then the 20-bit flow label */
+		p[n] = 0x60;
+		p[n + 1] = (uint8_t)(flow >> 16 & 0x0f);
 		p[n + 2] = (uint8_t)(flow >> 8);
 		p[n + 3] = (uint8_t)flow;
 		p[n + 7] = ttl;
