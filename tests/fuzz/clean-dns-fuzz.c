@@ -3,15 +3,18 @@
  * path twice, compiled for the host (tests/fuzz/host-model.h) and as the
  * loaded BPF program (BPF_PROG_TEST_RUN), and the counter each side chose
  * must be the same.  When the input changed the state (a recorded query
- * answered, a connection's fields, a hop profile learned or taken back),
+ * answered or written, a connection's fields, a hop profile learned or
+ * taken back),
  * the BPF maps must hold what the model holds; both then go back to the
  * seeded state, so every input starts from the same one.  Every drop must
  * also be confirmed by the forward parser of forgery-oracle.h against
  * that state.  Any disagreement aborts, which libFuzzer reports with the
  * input that caused it.
  *
- * The first input byte picks the program: even, Ethernet ("prog"); odd,
- * no link layer ("l3").  The rest is the frame.
+ * The first input byte picks the program: bit 0 clear, Ethernet; set, no
+ * link layer.  Bits 1-2: 0 (and 3) the XDP ingress program, 1 the tc
+ * ingress one, 2 the tc egress one, which records queries and SYNs (the
+ * vector table's seeds are all 0 or 1).  The rest is the frame.
  *
  * Environment: CLEAN_DNS_BUILD (default "build"), the objects' directory;
  * CLEAN_DNS_FUZZ_DEBUG set: each input's counters on stderr;
@@ -20,6 +23,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/pkt_cls.h>
 #include "host-model.h"
 #include "forgery-oracle.h"
 #include "../tools/cdns-harness.h"
@@ -33,10 +37,21 @@
 #define RESTAMP_NS (10 * 1000000000ULL)
 /* A learned profile's timestamp comes from each side's own clock. */
 #define CLOCK_SLACK_NS 1000000000ULL
-#define HOPS_READ_MAX 64
+/* More entries than any map should hold during a run. */
+#define MAP_READ_MAX 64
+
+/* The program an input runs on: bits 1-2 of its first byte. */
+enum hook {
+	HOOK_XDP, /* "prog" and "l3" of clean-dns.o */
+	HOOK_TC, /* "classifier" and "classifier_l3" of clean-dns-tc.o */
+	HOOK_EGRESS, /* "egress" and "egress_l3" */
+	HOOK_XDP_TOO,
+};
 
 static struct cdns_objects objects;
-static int prog_eth, prog_l3, debug;
+/* Indexed by hook, then by "no link layer". */
+static int progs[HOOK_XDP_TOO][2];
+static int debug;
 static uint64_t stamped_ns;
 static unsigned long long runs, drops, state_checks, verdicts[COUNT_MAX];
 
@@ -54,46 +69,74 @@ static void report_stats(void)
 		drops);
 	fprintf(stderr, "clean-dns-fuzz: %llu state changes compared; verdicts:", state_checks);
 	for (i = COUNT_inspected + 1; i < COUNT_MAX; i++)
-		if (i != COUNT_queries_recorded && i != COUNT_hop_count_syns_recorded)
-			fprintf(stderr, " %s=%llu", counter_names[i], verdicts[i]);
+		fprintf(stderr, " %s=%llu", counter_names[i], verdicts[i]);
 	fprintf(stderr, "\n");
 }
 
-/* The maps' recorded queries, connections and hop profiles become
- * model_initial's.
+/* The maps' recorded queries, connections and hop profiles as
+ * model_initial has them, from maps that hold no others.
  */
-static int write_state(void)
+static int write_initial(void)
 {
 	const struct model_state *s = &model_initial;
-	struct addr_key keys[HOPS_READ_MAX], *prev = NULL;
-	int i, j, n = 0;
+	int i;
 
-	for (i = 0; i < MODEL_QUERIES; i++) {
-		const struct model_query *q = &s->queries[i];
-
-		if (q->present &&
-		    bpf_map_update_elem(objects.maps.queries, &q->key, &q->state, BPF_ANY))
+	for (i = 0; i < s->nqueries; i++)
+		if (bpf_map_update_elem(objects.maps.queries, &s->queries[i].key,
+					&s->queries[i].state, BPF_ANY))
 			return -errno;
-		if (!q->present && bpf_map_delete_elem(objects.maps.queries, &q->key) &&
-		    errno != ENOENT)
-			return -errno;
-	}
-	for (i = 0; i < MODEL_CONNS; i++)
+	for (i = 0; i < s->nconns; i++)
 		if (bpf_map_update_elem(objects.maps.tcp_conns, &s->conns[i].key, &s->conns[i].conn,
 					BPF_ANY))
 			return -errno;
-	while (n < HOPS_READ_MAX && !bpf_map_get_next_key(objects.maps.hops, prev, &keys[n]))
-		prev = &keys[n++];
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < s->nhops && memcmp(&s->hops[j].src, &keys[i], sizeof(keys[i])); j++)
-			;
-		if (j == s->nhops && bpf_map_delete_elem(objects.maps.hops, &keys[i]))
-			return -errno;
-	}
 	for (i = 0; i < s->nhops; i++)
 		if (bpf_map_update_elem(objects.maps.hops, &s->hops[i].src, &s->hops[i].profile,
 					BPF_ANY))
 			return -errno;
+	return 0;
+}
+
+/* Back to model_initial from maps that hold what the model holds: what the
+ * input added is deleted, what it changed or deleted is written again.
+ */
+static int restore_state(void)
+{
+	const struct model_state *s = &model_initial;
+	int i, j;
+
+	for (i = 0; i < model.nqueries; i++)
+		if (model_query_index(s, &model.queries[i].key) < 0 &&
+		    bpf_map_delete_elem(objects.maps.queries, &model.queries[i].key))
+			return -errno;
+	for (i = 0; i < s->nqueries; i++) {
+		j = model_query_index(&model, &s->queries[i].key);
+		if ((j < 0 || memcmp(&model.queries[j], &s->queries[i], sizeof(s->queries[i]))) &&
+		    bpf_map_update_elem(objects.maps.queries, &s->queries[i].key,
+					&s->queries[i].state, BPF_ANY))
+			return -errno;
+	}
+	for (i = 0; i < model.nconns; i++)
+		if (model_conn_index(s, &model.conns[i].key) < 0 &&
+		    bpf_map_delete_elem(objects.maps.tcp_conns, &model.conns[i].key))
+			return -errno;
+	for (i = 0; i < s->nconns; i++) {
+		j = model_conn_index(&model, &s->conns[i].key);
+		if ((j < 0 || memcmp(&model.conns[j], &s->conns[i], sizeof(s->conns[i]))) &&
+		    bpf_map_update_elem(objects.maps.tcp_conns, &s->conns[i].key, &s->conns[i].conn,
+					BPF_ANY))
+			return -errno;
+	}
+	for (i = 0; i < model.nhops; i++)
+		if (model_hop_index(s, &model.hops[i].src) < 0 &&
+		    bpf_map_delete_elem(objects.maps.hops, &model.hops[i].src))
+			return -errno;
+	for (i = 0; i < s->nhops; i++) {
+		j = model_hop_index(&model, &s->hops[i].src);
+		if ((j < 0 || memcmp(&model.hops[j], &s->hops[i], sizeof(s->hops[i]))) &&
+		    bpf_map_update_elem(objects.maps.hops, &s->hops[i].src, &s->hops[i].profile,
+					BPF_ANY))
+			return -errno;
+	}
 	return 0;
 }
 
@@ -114,7 +157,7 @@ static int configure_bpf(void)
 			return err;
 	}
 	err = cdns_set(&objects.maps, &model_initial.settings);
-	return err ?: write_state();
+	return err ?: write_initial();
 }
 
 /* Seeds of our own (CLEAN_DNS_FUZZ_SEEDS=DIR), next to the vector table's:
@@ -129,10 +172,9 @@ struct seed_writer {
 	int n, err;
 };
 
-static void seed_save(struct seed_writer *w, const struct frame *f, int l3)
+static void seed_save(struct seed_writer *w, const struct frame *f, uint8_t mode)
 {
 	char path[512];
-	uint8_t mode = (uint8_t)l3;
 	FILE *out;
 	int ok;
 
@@ -152,7 +194,7 @@ static void seed_save(struct seed_writer *w, const struct frame *f, int l3)
 	}
 }
 
-static void seed(struct seed_writer *w, const struct frame_spec *spec)
+static void seed_on(struct seed_writer *w, const struct frame_spec *spec, enum hook hook)
 {
 	struct frame f;
 
@@ -161,7 +203,12 @@ static void seed(struct seed_writer *w, const struct frame_spec *spec)
 		w->err = -EINVAL;
 		return;
 	}
-	seed_save(w, &f, spec->no_link);
+	seed_save(w, &f, (uint8_t)(spec->no_link | hook << 1));
+}
+
+static void seed(struct seed_writer *w, const struct frame_spec *spec)
+{
+	seed_on(w, spec, HOOK_XDP);
 }
 
 /* An answer record of TYPE with everyday RDATA. */
@@ -213,7 +260,7 @@ static void seed_answers_to_queries(struct seed_writer *w)
 {
 	int i;
 
-	for (i = 0; i < MODEL_QUERIES; i++) {
+	for (i = 0; i < MODEL_COUNT(model_query_seeds); i++) {
 		const struct model_query_seed *q = &model_query_seeds[i];
 		uint16_t other = q->qtype == DNS_TYPE_A ? DNS_TYPE_AAAA : DNS_TYPE_A;
 		struct frame_spec echo = {
@@ -270,7 +317,7 @@ static void seed_segments(struct seed_writer *w)
 {
 	int i;
 
-	for (i = 0; i < MODEL_CONNS; i++) {
+	for (i = 0; i < MODEL_COUNT(model_conn_seeds); i++) {
 		const struct model_conn_seed *c = &model_conn_seeds[i];
 		struct frame_spec segment = {
 			.family = strchr(c->resolver, ':') ? 6 : 4,
@@ -404,7 +451,7 @@ static void seed_parser_edges(struct seed_writer *w)
 		memset(f.bytes + owner + 1, 'x', 9);
 		f.bytes[owner + 10] = 0xc0;
 		f.bytes[owner + 11] = 0x0c;
-		seed_save(w, &f, 0);
+		seed_save(w, &f, HOOK_XDP);
 	}
 	/* Written out, then an additional record with the root name that is
 	 * not OPT (TXT).
@@ -412,7 +459,7 @@ static void seed_parser_edges(struct seed_writer *w)
 	s.dns.opt = true;
 	if (build_frame(&f, &s)) {
 		f.bytes[f.len - 9] = 16;
-		seed_save(w, &f, 0);
+		seed_save(w, &f, HOOK_XDP);
 	}
 	s.dns.opt = false;
 	s.dns.opt_cookie = 1;
@@ -430,6 +477,96 @@ static void seed_parser_edges(struct seed_writer *w)
 	seed_svc(w, DNS_TYPE_HTTPS, pointer_target, sizeof(pointer_target));
 }
 
+/* What the egress program records: each seeded query and SYN again (a
+ * record replaces one with the same key), and new ones.
+ */
+static void seed_egress(struct seed_writer *w)
+{
+	int i;
+
+	for (i = 0; i < MODEL_COUNT(model_query_seeds); i++) {
+		const struct model_query_seed *q = &model_query_seeds[i];
+		int v6 = strchr(q->resolver, ':') != NULL;
+		struct frame_spec query = {
+			.family = v6 ? 6 : 4,
+			.src = v6 ? "2001:db8:1::2" : "192.0.2.2",
+			.dst = q->resolver,
+			.sport = q->client_port,
+			.dport = 53,
+			.ip_id = 0x4d2e,
+			.dns = { .id = q->txid,
+				 .flags = q->flags & QUERY_RD ? 0x0100 : 0,
+				 .qname = "example.org",
+				 .qtype = q->qtype,
+				 .opt = (q->flags & QUERY_EDNS) != 0,
+				 .dns_len_override = -1 },
+		};
+		struct frame_spec s;
+
+		seed_on(w, &query, HOOK_EGRESS);
+		s = query;
+		s.no_link = true;
+		seed_on(w, &s, HOOK_EGRESS);
+		s = query;
+		s.dns.id++;
+		s.dns.flags ^= DNS_FLAG_RD;
+		s.dns.opt = false;
+		s.dns.opt_cookie = !(q->flags & QUERY_EDNS);
+		seed_on(w, &s, HOOK_EGRESS);
+	}
+	for (i = 0; i < MODEL_COUNT(model_conn_seeds); i++) {
+		const struct model_conn_seed *c = &model_conn_seeds[i];
+		int v6 = strchr(c->resolver, ':') != NULL;
+		struct frame_spec syn = {
+			.family = v6 ? 6 : 4,
+			.src = v6 ? "2001:db8:1::2" : "192.0.2.2",
+			.dst = c->resolver,
+			.sport = c->client_port,
+			.dport = 53,
+			.ip_id = 0x4d2e,
+			.l4_proto = IPPROTO_TCP,
+			.tcp_flags = TCP_FLAG_SYN,
+			.tcp_seq = c->isn,
+			.dns = { .qname = "", .dns_len_override = 0 },
+		};
+		struct frame_spec s;
+
+		seed_on(w, &syn, HOOK_EGRESS);
+		s = syn;
+		s.sport++;
+		s.tcp_seq += 77;
+		seed_on(w, &s, HOOK_EGRESS);
+		s.tcp_flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
+		seed_on(w, &s, HOOK_EGRESS);
+	}
+}
+
+/* The tc ingress program gets a few of the XDP seeds. */
+static void seed_tc(struct seed_writer *w)
+{
+	const struct model_query_seed *q = &model_query_seeds[0];
+	struct frame_spec echo = {
+		.family = 4,
+		.src = q->resolver,
+		.dport = q->client_port,
+		.ttl = seed_ttl(q->resolver),
+		.ip_id = 0x4d2e,
+		.dns = { .id = q->txid,
+			 .flags = 0x8180,
+			 .qname = "example.org",
+			 .qtype = q->qtype,
+			 .an_count = 1,
+			 .dns_len_override = -1 },
+	};
+
+	seed_answer(&echo.dns.an[0], q->qtype);
+	seed_on(w, &echo, HOOK_TC);
+	echo.dns.flags = 0x8580;
+	seed_on(w, &echo, HOOK_TC);
+	echo.no_link = true;
+	seed_on(w, &echo, HOOK_TC);
+}
+
 static int write_seeds(const char *dir)
 {
 	struct seed_writer w = { .dir = dir };
@@ -440,6 +577,8 @@ static int write_seeds(const char *dir)
 	seed_segments(&w);
 	seed_hop_edges(&w);
 	seed_parser_edges(&w);
+	seed_egress(&w);
+	seed_tc(&w);
 	if (!w.err)
 		fprintf(stderr, "clean-dns-fuzz: %d seeds in %s\n", w.n, dir);
 	return w.err;
@@ -449,6 +588,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *build = getenv("CLEAN_DNS_BUILD");
 	const char *seeds = getenv("CLEAN_DNS_FUZZ_SEEDS");
+	int i;
 
 	(void)argc;
 	(void)argv;
@@ -462,10 +602,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "clean-dns-fuzz: cannot set up (root? built objects?)\n");
 		exit(2);
 	}
-	prog_eth = cdns_prog_fd(&objects, "clean_dns_eth");
-	prog_l3 = cdns_prog_fd(&objects, "clean_dns_l3");
-	if (prog_eth < 0 || prog_l3 < 0)
-		exit(2);
+	progs[HOOK_XDP][0] = cdns_prog_fd(&objects, "clean_dns_eth");
+	progs[HOOK_XDP][1] = cdns_prog_fd(&objects, "clean_dns_l3");
+	progs[HOOK_TC][0] = cdns_prog_fd(&objects, "clean_dns_tc");
+	progs[HOOK_TC][1] = cdns_prog_fd(&objects, "clean_dns_tc_l3");
+	progs[HOOK_EGRESS][0] = cdns_prog_fd(&objects, "clean_dns_eg");
+	progs[HOOK_EGRESS][1] = cdns_prog_fd(&objects, "clean_dns_eg_l3");
+	for (i = 0; i < HOOK_XDP_TOO * 2; i++)
+		if (progs[i / 2][i % 2] < 0)
+			exit(2);
 	atexit(report_stats);
 	return 0;
 }
@@ -479,76 +624,119 @@ static __attribute__((noreturn)) void disagree(const char *what, int host, int k
 }
 
 static __attribute__((noreturn)) void state_differs(const char *what, const uint8_t addr[16],
-						    uint16_t port_or_ttl, const char *detail)
+						    uint16_t port_or_id, const char *detail)
 {
 	char text[INET6_ADDRSTRLEN] = "-";
 
 	if (addr)
 		inet_ntop(AF_INET6, addr, text, sizeof(text));
 	fprintf(stderr, "clean-dns-fuzz: the maps differ from the model: %s %s %u: %s\n", what,
-		text, port_or_ttl, detail);
+		text, port_or_id, detail);
 	abort();
 }
 
+/* Up to MAX keys of KEY_SIZE bytes from a hash map; returns how many. */
+static int map_keys(int map_fd, void *keys, size_t key_size, int max)
+{
+	uint8_t *at = keys;
+	const void *prev = NULL;
+	int n = 0;
+
+	while (n < max && !bpf_map_get_next_key(map_fd, prev, at)) {
+		prev = at;
+		at += key_size;
+		n++;
+	}
+	return n;
+}
+
+static uint64_t clock_apart(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
 /* The maps against the model, entry by entry, after an input that changed
- * the state.
+ * the state.  Timestamps the input wrote come from each side's clock.
  */
 static void check_state(void)
 {
-	struct addr_key keys[HOPS_READ_MAX], *prev = NULL;
+	struct query_key query_keys[MAP_READ_MAX];
+	struct tcp_conn_key conn_keys[MAP_READ_MAX];
+	struct addr_key hop_keys[MAP_READ_MAX];
 	struct query_state query;
 	struct tcp_conn conn;
 	struct hop_profile profile;
-	int i, j, n = 0, found;
-	uint64_t diff;
+	char detail[160];
+	int i, j, n;
 
 	state_checks++;
-	for (i = 0; i < MODEL_QUERIES; i++) {
-		const struct model_query *q = &model.queries[i];
-
-		found = !bpf_map_lookup_elem(objects.maps.queries, &q->key, &query);
-		if (found != q->present)
-			state_differs("query", q->key.resolver, ntohs(q->key.txid),
-				      found ? "only the map holds it" : "only the model holds it");
-		if (found && memcmp(&query, &q->state, sizeof(query)))
-			state_differs("query", q->key.resolver, ntohs(q->key.txid), "other values");
+	n = map_keys(objects.maps.queries, query_keys, sizeof(query_keys[0]), MAP_READ_MAX);
+	if (n != model.nqueries) {
+		snprintf(detail, sizeof(detail), "the map holds %d, the model %d", n,
+			 model.nqueries);
+		state_differs("queries", NULL, 0, detail);
 	}
-	for (i = 0; i < MODEL_CONNS; i++) {
-		const struct model_conn *c = &model.conns[i];
+	for (i = 0; i < n; i++) {
+		const struct query_state *want;
 
-		if (bpf_map_lookup_elem(objects.maps.tcp_conns, &c->key, &conn))
-			state_differs("connection", c->key.resolver, ntohs(c->key.client_port),
-				      "gone from the map");
-		if (memcmp(&conn, &c->conn, sizeof(conn))) {
-			char detail[160];
-
-			snprintf(detail, sizeof(detail),
-				 "map ttl %u segments %u conflict %u taught %u, model %u %u %u %u",
-				 conn.ttl, conn.segments, conn.conflict, conn.taught, c->conn.ttl,
-				 c->conn.segments, c->conn.conflict, c->conn.taught);
-			state_differs("connection", c->key.resolver, ntohs(c->key.client_port),
+		j = model_query_index(&model, &query_keys[i]);
+		if (j < 0 || bpf_map_lookup_elem(objects.maps.queries, &query_keys[i], &query))
+			state_differs("query", query_keys[i].resolver, ntohs(query_keys[i].txid),
+				      "only the map holds it");
+		want = &model.queries[j].state;
+		if (query.qtype != want->qtype || query.flags != want->flags ||
+		    memcmp(query.pad, want->pad, sizeof(query.pad)) ||
+		    clock_apart(query.sent_ns, want->sent_ns) > CLOCK_SLACK_NS) {
+			snprintf(detail, sizeof(detail), "map qtype %u flags %#x, model %u %#x",
+				 query.qtype, query.flags, want->qtype, want->flags);
+			state_differs("query", query_keys[i].resolver, ntohs(query_keys[i].txid),
 				      detail);
 		}
 	}
-	while (n < HOPS_READ_MAX && !bpf_map_get_next_key(objects.maps.hops, prev, &keys[n]))
-		prev = &keys[n++];
-	if (n != model.nhops) {
-		char detail[64];
+	n = map_keys(objects.maps.tcp_conns, conn_keys, sizeof(conn_keys[0]), MAP_READ_MAX);
+	if (n != model.nconns) {
+		snprintf(detail, sizeof(detail), "the map holds %d, the model %d", n, model.nconns);
+		state_differs("connections", NULL, 0, detail);
+	}
+	for (i = 0; i < n; i++) {
+		const struct tcp_conn *want;
 
+		j = model_conn_index(&model, &conn_keys[i]);
+		if (j < 0 || bpf_map_lookup_elem(objects.maps.tcp_conns, &conn_keys[i], &conn))
+			state_differs("connection", conn_keys[i].resolver,
+				      ntohs(conn_keys[i].client_port), "only the map holds it");
+		want = &model.conns[j].conn;
+		if (conn.isn != want->isn || conn.ttl != want->ttl ||
+		    conn.segments != want->segments || conn.conflict != want->conflict ||
+		    conn.taught != want->taught ||
+		    clock_apart(conn.syn_ns, want->syn_ns) > CLOCK_SLACK_NS) {
+			snprintf(
+				detail, sizeof(detail),
+				"map isn %u ttl %u segments %u conflict %u taught %u, model %u %u %u %u %u",
+				conn.isn, conn.ttl, conn.segments, conn.conflict, conn.taught,
+				want->isn, want->ttl, want->segments, want->conflict, want->taught);
+			state_differs("connection", conn_keys[i].resolver,
+				      ntohs(conn_keys[i].client_port), detail);
+		}
+	}
+	n = map_keys(objects.maps.hops, hop_keys, sizeof(hop_keys[0]), MAP_READ_MAX);
+	if (n != model.nhops) {
 		snprintf(detail, sizeof(detail), "the map holds %d, the model %d", n, model.nhops);
 		state_differs("hop profiles", NULL, 0, detail);
 	}
 	for (i = 0; i < n; i++) {
-		j = model_hop_index(&model, &keys[i]);
-		if (j < 0 || bpf_map_lookup_elem(objects.maps.hops, &keys[i], &profile))
-			state_differs("hop profile", keys[i].addr, 0, "only the map holds it");
-		diff = profile.learned_ns > model.hops[j].profile.learned_ns ?
-			       profile.learned_ns - model.hops[j].profile.learned_ns :
-			       model.hops[j].profile.learned_ns - profile.learned_ns;
-		if (profile.ttl != model.hops[j].profile.ttl ||
-		    profile.segments != model.hops[j].profile.segments || diff > CLOCK_SLACK_NS)
-			state_differs("hop profile", keys[i].addr, (uint16_t)profile.ttl,
-				      "other values");
+		const struct hop_profile *want;
+
+		j = model_hop_index(&model, &hop_keys[i]);
+		if (j < 0 || bpf_map_lookup_elem(objects.maps.hops, &hop_keys[i], &profile))
+			state_differs("hop profile", hop_keys[i].addr, 0, "only the map holds it");
+		want = &model.hops[j].profile;
+		if (profile.ttl != want->ttl || profile.segments != want->segments ||
+		    clock_apart(profile.learned_ns, want->learned_ns) > CLOCK_SLACK_NS) {
+			snprintf(detail, sizeof(detail), "map ttl %u segments %u, model %u %u",
+				 profile.ttl, profile.segments, want->ttl, want->segments);
+			state_differs("hop profile", hop_keys[i].addr, 0, detail);
+		}
 	}
 }
 
@@ -662,6 +850,21 @@ static int oracle_confirms(const uint8_t *frame, size_t len, int l3, int reason)
 	return 0;
 }
 
+/* What the program returns for a verdict of HOST on HOOK. */
+static int expected_return(enum hook hook, int host)
+{
+	int drop = host >= COUNT_FIRST_DROP && host < COUNT_FIRST_EVENT;
+
+	switch (hook) {
+	case HOOK_TC:
+		return drop ? TC_ACT_SHOT : TC_ACT_OK;
+	case HOOK_EGRESS:
+		return TC_ACT_OK;
+	default:
+		return drop ? XDP_DROP : XDP_PASS;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t before[COUNT_MAX], after[COUNT_MAX], now;
@@ -670,6 +873,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * layer the IP header starts aligned.
 	 */
 	static _Alignas(8) uint8_t buffer[INPUT_FRAME_MAX + 8];
+	enum first_header first;
+	enum hook hook;
 	uint8_t *frame;
 	size_t len = size - 1;
 	int l3, host, kernel, ret, i;
@@ -677,22 +882,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 + INPUT_FRAME_MIN || size > 1 + INPUT_FRAME_MAX)
 		return 0;
 	l3 = data[0] & 1;
+	hook = (enum hook)(data[0] >> 1 & 3);
+	if (hook == HOOK_XDP_TOO)
+		hook = HOOK_XDP;
+	first = l3 ? FIRST_IP : FIRST_ETHERNET;
 	frame = buffer + (l3 ? 0 : 2);
 	memcpy(frame, data + 1, len);
 
 	now = model_now_ns();
 	if (now - stamped_ns > RESTAMP_NS) {
 		stamped_ns = now;
-		model_stamp(now);
-		if (write_state())
+		if (model_stamp(now) || write_initial())
 			abort();
 	}
 
-	host = classify_frame(NULL, frame, frame + len, l3 ? FIRST_IP : FIRST_ETHERNET);
+	if (hook == HOOK_EGRESS)
+		host = record_egress(NULL, frame, frame + len, first);
+	else
+		host = classify_frame(NULL, frame, frame + len, first);
 
 	if (cdns_read_counters(&objects.maps, before))
 		abort();
-	ret = cdns_run(l3 ? prog_l3 : prog_eth, frame, len);
+	ret = cdns_run(progs[hook][l3], frame, len);
 	if (ret < 0) {
 		/* The kernel refused the frame: nothing to compare, and its
 		 * maps are as they were.
@@ -705,8 +916,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kernel = moved_counter(before, after);
 	runs++;
 	if (debug) {
-		fprintf(stderr, "ret %d host %d kernel %d dirty %d\n", ret, host, kernel,
-			model.dirty);
+		fprintf(stderr, "hook %d ret %d host %d kernel %d dirty %d\n", hook, ret, host,
+			kernel, model.dirty);
 		for (i = 0; i < COUNT_MAX; i++)
 			if (after[i] != before[i])
 				fprintf(stderr, "  %s +%llu\n", counter_names[i],
@@ -717,19 +928,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		disagree("the kernel moved several counters", host, COUNT_MAX);
 	if (kernel != host)
 		disagree("different counters", host, kernel);
-	if ((ret == XDP_DROP) != (host >= COUNT_FIRST_DROP && host < COUNT_FIRST_EVENT))
-		disagree("verdict does not match the counter", host, kernel);
+	if (ret != expected_return(hook, host))
+		disagree("the return value does not match the counter", host, kernel);
 	if (model.overflow)
 		disagree("the model's tables overflowed", host, kernel);
 	if (model.dirty) {
 		check_state();
-		model_reset();
-		if (write_state())
+		if (restore_state())
 			abort();
+		model_reset();
 	}
 	if (host < COUNT_MAX)
 		verdicts[host]++;
-	if (ret == XDP_DROP) {
+	if (host >= COUNT_FIRST_DROP && host < COUNT_FIRST_EVENT) {
 		if (!oracle_confirms(frame, len, l3, host))
 			disagree("a drop the forward parser cannot confirm", host, kernel);
 		drops++;

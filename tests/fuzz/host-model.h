@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* classify.h compiled for the host, with its state kept in small tables
- * that follow the BPF maps' semantics (xdp/clean_dns.bpf.c) function by
- * function: recorded queries that expire, hop profiles learned and taken
- * back, TCP connections whose fields the classifier updates in place.
+/* classify.h and record_egress.h compiled for the host, with their state
+ * kept in small tables that follow the BPF maps' semantics
+ * (xdp/clean_dns.bpf.c) function by function: recorded queries that
+ * expire, hop profiles learned and taken back, TCP connections whose
+ * fields the classifier updates in place, records the egress program
+ * writes over.
  *
  * Every input starts from the same state, model_initial, which the fuzzer
  * also writes into the BPF maps: the seeded queries, connections and hop
@@ -11,7 +13,8 @@
  * so what an input does depends on its bytes alone and a crash file
  * reproduces on its own.  The connections are seeded at every stage of
  * learn_from_tcp (fresh, one segment seen, taught, in conflict), so one
- * frame reaches each transition.
+ * frame reaches each transition.  The maps are LRU, but never near full:
+ * an input adds one entry at most before the reset.
  */
 #ifndef CDNS_HOST_MODEL_H
 #define CDNS_HOST_MODEL_H
@@ -123,15 +126,15 @@ static const struct model_hop_seed model_hop_seeds[] = {
 /* clang-format on */
 
 #define MODEL_COUNT(table) ((int)(sizeof(table) / sizeof((table)[0])))
-#define MODEL_QUERIES MODEL_COUNT(model_query_seeds)
-#define MODEL_CONNS MODEL_COUNT(model_conn_seeds)
+/* The seeds, and what one egress frame can add. */
+#define MODEL_QUERIES_MAX (MODEL_COUNT(model_query_seeds) + 1)
+#define MODEL_CONNS_MAX (MODEL_COUNT(model_conn_seeds) + 1)
 /* The seeds, and a profile for each connection's resolver. */
-#define MODEL_HOPS_MAX (MODEL_COUNT(model_hop_seeds) + MODEL_CONNS)
+#define MODEL_HOPS_MAX (MODEL_COUNT(model_hop_seeds) + MODEL_CONNS_MAX)
 
 struct model_query {
 	struct query_key key;
 	struct query_state state;
-	int present;
 };
 
 struct model_conn {
@@ -144,14 +147,15 @@ struct model_hop {
 	struct hop_profile profile;
 };
 
+/* The maps as tables, in no particular order. */
 struct model_state {
 	struct addr_key prefixes_resolvers[MODEL_COUNT(model_resolvers)];
 	struct addr_key prefixes_bogus[MODEL_COUNT(model_bogus)];
 	struct clean_dns_settings settings;
-	struct model_query queries[MODEL_QUERIES];
-	struct model_conn conns[MODEL_CONNS];
+	struct model_query queries[MODEL_QUERIES_MAX];
+	struct model_conn conns[MODEL_CONNS_MAX];
 	struct model_hop hops[MODEL_HOPS_MAX];
-	int nhops;
+	int nqueries, nconns, nhops;
 	int dirty; /* changed since the last reset */
 	int overflow; /* a table was too small: the model lost track */
 };
@@ -214,33 +218,42 @@ static inline int model_lpm(const struct addr_key *table, int n, const struct ad
 	return best;
 }
 
-static inline struct model_query *model_query_find(struct model_state *s,
-						   const struct query_key *key)
+static inline int model_query_index(const struct model_state *s, const struct query_key *key)
 {
 	int i;
 
-	for (i = 0; i < MODEL_QUERIES; i++)
-		if (s->queries[i].present && !memcmp(&s->queries[i].key, key, sizeof(*key)))
-			return &s->queries[i];
-	return NULL;
+	for (i = 0; i < s->nqueries; i++)
+		if (!memcmp(&s->queries[i].key, key, sizeof(*key)))
+			return i;
+	return -1;
+}
+
+static inline int model_conn_index(const struct model_state *s, const struct tcp_conn_key *key)
+{
+	int i;
+
+	for (i = 0; i < s->nconns; i++)
+		if (!memcmp(&s->conns[i].key, key, sizeof(*key)))
+			return i;
+	return -1;
 }
 
 /* The recorded query, unless absent or older than the maximum age (the
  * BPF side's arithmetic, unsigned).
  */
-static inline const struct query_state *model_query_lookup(struct model_state *s,
+static inline const struct query_state *model_query_lookup(const struct model_state *s,
 							   const struct query_key *key)
 {
-	const struct model_query *q = model_query_find(s, key);
+	int i = model_query_index(s, key);
 	uint64_t max_age_ns = QUERY_MAX_AGE_DEFAULT_MS * 1000000ULL;
 
-	if (!q)
+	if (i < 0)
 		return NULL;
 	if (s->settings.set_mask & SETTING_QUERY_MAX_AGE)
 		max_age_ns = s->settings.query_max_age_ms * 1000000ULL;
-	if (model_now_ns() - q->state.sent_ns > max_age_ns)
+	if (model_now_ns() - s->queries[i].state.sent_ns > max_age_ns)
 		return NULL;
-	return &q->state;
+	return &s->queries[i].state;
 }
 
 static inline int model_hop_index(const struct model_state *s, const struct addr_key *src)
@@ -295,10 +308,10 @@ static const struct query_state *query_lookup(const struct query_key *key)
 /* The BPF side deletes the record whether or not it expired. */
 static void query_answered(const struct query_key *key)
 {
-	struct model_query *q = model_query_find(&model, key);
+	int i = model_query_index(&model, key);
 
-	if (q) {
-		q->present = 0;
+	if (i >= 0) {
+		model.queries[i] = model.queries[--model.nqueries];
 		model.dirty = 1;
 	}
 }
@@ -350,50 +363,116 @@ static void hop_count_forget(const struct addr_key *src)
  */
 static struct tcp_conn *tcp_conn_lookup(const struct tcp_conn_key *key)
 {
-	int i;
+	int i = model_conn_index(&model, key);
 
-	for (i = 0; i < MODEL_CONNS; i++)
-		if (!memcmp(&model.conns[i].key, key, sizeof(*key))) {
-			model.dirty = 1;
-			return &model.conns[i].conn;
+	if (i < 0)
+		return NULL;
+	model.dirty = 1;
+	return &model.conns[i].conn;
+}
+
+/* What record_egress.h calls: a record replaces one with the same key. */
+
+static void query_record(const struct query_key *key, const struct query_state *state)
+{
+	int i = model_query_index(&model, key);
+
+	model.dirty = 1;
+	if (i < 0) {
+		if (model.nqueries == MODEL_QUERIES_MAX) {
+			model.overflow = 1;
+			return;
 		}
-	return NULL;
+		i = model.nqueries++;
+		model.queries[i].key = *key;
+	}
+	model.queries[i].state = *state;
+	model.queries[i].state.sent_ns = model_now_ns();
+}
+
+static void tcp_conn_record(const struct tcp_conn_key *key, __u32 isn)
+{
+	struct tcp_conn conn = { .syn_ns = model_now_ns(), .isn = isn };
+	int i = model_conn_index(&model, key);
+
+	model.dirty = 1;
+	if (i < 0) {
+		if (model.nconns == MODEL_CONNS_MAX) {
+			model.overflow = 1;
+			return;
+		}
+		i = model.nconns++;
+		model.conns[i].key = *key;
+	}
+	model.conns[i].conn = conn;
 }
 
 #include "classify.h"
+#include "record_egress.h"
 
-/* Stamps the seeds with NOW: live ones recorded now, expired ones past
- * their maximum age.  A machine up for less than that has no expired
- * seeds (ktime would have to be negative).
+/* The seeded queries, connections and hop profiles, stamped with NOW:
+ * live ones recorded now, expired ones past their maximum age.  A machine
+ * up for less than that has no expired seeds (ktime would have to be
+ * negative).  Returns -1 when a seed's address does not parse.
  */
-static inline void model_stamp(uint64_t now)
+static inline int model_stamp(uint64_t now)
 {
 	uint64_t query_expired = MODEL_QUERY_MAX_AGE_MS * 1000000ULL + MODEL_EXPIRED_BY_NS;
 	uint64_t hop_expired = MODEL_HOP_MAX_AGE_SEC * 1000000000ULL + MODEL_EXPIRED_BY_NS;
 	struct model_state *s = &model_initial;
+	struct addr_key addr;
 	int i;
 
-	for (i = 0; i < MODEL_QUERIES; i++) {
-		s->queries[i].present = !model_query_seeds[i].expired || now > query_expired;
-		s->queries[i].state.sent_ns = model_query_seeds[i].expired ? now - query_expired :
-									     now;
+	s->nqueries = s->nconns = s->nhops = 0;
+	for (i = 0; i < MODEL_COUNT(model_query_seeds); i++) {
+		const struct model_query_seed *seed = &model_query_seeds[i];
+		struct model_query *q = &s->queries[s->nqueries];
+
+		if (model_address(&addr, seed->resolver))
+			return -1;
+		if (seed->expired && now <= query_expired)
+			continue;
+		memset(q, 0, sizeof(*q));
+		memcpy(q->key.resolver, addr.addr, 16);
+		q->key.client_port = htons(seed->client_port);
+		q->key.txid = htons(seed->txid);
+		q->state.sent_ns = seed->expired ? now - query_expired : now;
+		q->state.qtype = seed->qtype;
+		q->state.flags = seed->flags;
+		s->nqueries++;
 	}
-	s->nhops = 0;
+	for (i = 0; i < MODEL_COUNT(model_conn_seeds); i++) {
+		const struct model_conn_seed *seed = &model_conn_seeds[i];
+		struct model_conn *c = &s->conns[s->nconns++];
+
+		if (model_address(&addr, seed->resolver))
+			return -1;
+		memset(c, 0, sizeof(*c));
+		memcpy(c->key.resolver, addr.addr, 16);
+		c->key.client_port = htons(seed->client_port);
+		c->conn.syn_ns = now;
+		c->conn.isn = seed->isn;
+		c->conn.ttl = seed->ttl;
+		c->conn.segments = seed->segments;
+		c->conn.conflict = seed->conflict;
+		c->conn.taught = seed->taught;
+	}
 	for (i = 0; i < MODEL_COUNT(model_hop_seeds); i++) {
+		const struct model_hop_seed *seed = &model_hop_seeds[i];
 		struct model_hop *hop = &s->hops[s->nhops];
 
-		if (model_hop_seeds[i].expired && now <= hop_expired)
+		if (model_address(&addr, seed->resolver))
+			return -1;
+		if (seed->expired && now <= hop_expired)
 			continue;
-		if (model_address(&hop->src, model_hop_seeds[i].resolver))
-			continue;
-		hop->profile.learned_ns = model_hop_seeds[i].expired ? now - hop_expired : now;
-		hop->profile.ttl = model_hop_seeds[i].ttl;
-		hop->profile.segments = model_hop_seeds[i].segments;
+		hop->src = addr;
+		hop->profile.learned_ns = seed->expired ? now - hop_expired : now;
+		hop->profile.ttl = seed->ttl;
+		hop->profile.segments = seed->segments;
 		s->nhops++;
 	}
-	for (i = 0; i < MODEL_CONNS; i++)
-		s->conns[i].conn.syn_ns = now;
 	model = model_initial;
+	return 0;
 }
 
 /* Every input starts here. */
@@ -406,7 +485,6 @@ static inline void model_reset(void)
 static inline int model_init(uint64_t now)
 {
 	struct model_state *s = &model_initial;
-	struct addr_key addr;
 	int i;
 
 	memset(s, 0, sizeof(*s));
@@ -420,37 +498,7 @@ static inline int model_init(uint64_t now)
 	s->settings.set_mask = SETTING_QUERY_MAX_AGE | SETTING_HOP_MAX_AGE;
 	s->settings.query_max_age_ms = MODEL_QUERY_MAX_AGE_MS;
 	s->settings.hop_max_age_sec = MODEL_HOP_MAX_AGE_SEC;
-	for (i = 0; i < MODEL_QUERIES; i++) {
-		const struct model_query_seed *seed = &model_query_seeds[i];
-		struct model_query *q = &s->queries[i];
-
-		if (model_address(&addr, seed->resolver))
-			return -1;
-		memcpy(q->key.resolver, addr.addr, 16);
-		q->key.client_port = htons(seed->client_port);
-		q->key.txid = htons(seed->txid);
-		q->state.qtype = seed->qtype;
-		q->state.flags = seed->flags;
-	}
-	for (i = 0; i < MODEL_CONNS; i++) {
-		const struct model_conn_seed *seed = &model_conn_seeds[i];
-		struct model_conn *c = &s->conns[i];
-
-		if (model_address(&addr, seed->resolver))
-			return -1;
-		memcpy(c->key.resolver, addr.addr, 16);
-		c->key.client_port = htons(seed->client_port);
-		c->conn.isn = seed->isn;
-		c->conn.ttl = seed->ttl;
-		c->conn.segments = seed->segments;
-		c->conn.conflict = seed->conflict;
-		c->conn.taught = seed->taught;
-	}
-	for (i = 0; i < MODEL_COUNT(model_hop_seeds); i++)
-		if (model_address(&addr, model_hop_seeds[i].resolver))
-			return -1;
-	model_stamp(now);
-	return 0;
+	return model_stamp(now);
 }
 
 #endif
