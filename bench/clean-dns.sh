@@ -238,3 +238,6 @@ echo "    iptables -t raw -I PREROUTING -p udp --sport 53 -m u32 --u32 \"4>>16=0
 echo "    nft add rule netdev cdnsbench ingress ip id 0 udp sport 53 counter drop"
 echo
 echo "Kernel $(uname -r), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)."
+
+# --- 3. what attaching costs other traffic, per mode and device kind -----
+"$(dirname "$0")/clean-dns-attach.sh"

@@ -108,10 +108,10 @@ test_config_survives_reattach() {
 	on_exit "$CLEAN_DNS resolver del $prefix/32; nsx host $CLEAN_DNS detach eth0"
 	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
 
-	nsx host "$CLEAN_DNS" attach eth0 || fail "attach"
+	nsx host "$CLEAN_DNS" attach eth0 generic || fail "attach"
 	"$CLEAN_DNS" resolver add $prefix ipid-zero || fail "resolver add"
 	nsx host "$CLEAN_DNS" detach eth0 || fail "detach"
-	nsx host "$CLEAN_DNS" attach eth0 || fail "re-attach"
+	nsx host "$CLEAN_DNS" attach eth0 generic || fail "re-attach"
 	"$CLEAN_DNS" resolver list | grep -q "^$prefix/32 *map *ipid-zero$" || fail "entry lost over re-attach"
 
 	# The sample frame comes from 8.8.8.8; rewrite its source to the
@@ -183,8 +183,8 @@ test_script_errors() {
 	expect_error "no bpffs" "no bpf filesystem" \
 		nsx host unshare -m sh -c "umount /sys/fs/bpf && exec $CLEAN_DNS attach eth0"
 
-	nsx host "$CLEAN_DNS" attach eth0 || fail "attach"
-	expect_error "attach twice" "already attached to eth0" nsx host "$CLEAN_DNS" attach eth0
+	nsx host "$CLEAN_DNS" attach eth0 generic || fail "attach"
+	expect_error "attach twice" "already attached to eth0" nsx host "$CLEAN_DNS" attach eth0 generic
 	expect_error "attach tc over xdp" "already attached to eth0" nsx host "$CLEAN_DNS" attach eth0 tc
 	nsx host "$CLEAN_DNS" detach eth0 || fail "detach"
 
@@ -246,7 +246,7 @@ test_attach_loads_forged_address_list() {
 	on_exit "nsx host $CLEAN_DNS detach eth0"
 	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
 
-	nsx host "$CLEAN_DNS" attach eth0 || fail "attach"
+	nsx host "$CLEAN_DNS" attach eth0 generic || fail "attach"
 	"$CLEAN_DNS" bogus list | sort >"$TEST_TMP/listed"
 	list_prefixes "$list" >"$TEST_TMP/shipped"
 	[ "$(wc -l <"$TEST_TMP/shipped")" -ge 30 ] || fail "could not read $list"
@@ -288,7 +288,7 @@ test_attach_loads_forged_address_list() {
 	# into an empty map.
 	"$CLEAN_DNS" bogus del 93.46.8.89 >/dev/null || fail "bogus del"
 	nsx host "$CLEAN_DNS" detach eth0 || fail "detach"
-	nsx host "$CLEAN_DNS" attach eth0 || fail "re-attach"
+	nsx host "$CLEAN_DNS" attach eth0 generic || fail "re-attach"
 	"$CLEAN_DNS" bogus list | grep -qx '93.46.8.89/32' && fail "re-attach reloaded the list over a configured map"
 	return 0
 }
@@ -355,7 +355,7 @@ test_every_rule_passes_genuine_answers() {
 	nsx host ip link add eth0 type veth peer name eth1
 	on_exit "nsx host $CLEAN_DNS detach eth0"
 	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
-	nsx host "$CLEAN_DNS" attach eth0 || fail "attach"
+	nsx host "$CLEAN_DNS" attach eth0 generic || fail "attach"
 	"$CLEAN_DNS" resolver add 203.0.113.53 all || fail "resolver add v4"
 	"$CLEAN_DNS" resolver add 2001:4860:4860::8888 all || fail "resolver add v6"
 	id=$(nsx host ip -d link show dev eth0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
@@ -376,7 +376,7 @@ test_every_rule_passes_genuine_answers() {
 		printf '\000\000\000'
 		tail -c +19 "$TEST_TMP/genuine-ipv6.bin"
 	} >"$TEST_TMP/label0.bin"
-	head -c 16 "$TEST_TMP/genuine-ipv6.bin" | tail -c 2 | od -An -tx1 | grep -q '^ 65 00$' ||
+	head -c 16 "$TEST_TMP/genuine-ipv6.bin" | tail -c 2 | od -An -tx1 | grep -q '^ 60 05$' ||
 		fail "unexpected IPv6 frame layout"
 	check_eq "$(verdict_of "$id" "$TEST_TMP/label0.bin")" 1 "IPv6 answer with flow label 0"
 	check_eq "$("$CLEAN_DNS" status | awk '$1 == "drop_flow_label" { print $2 }')" 1 "drop_flow_label"
@@ -410,4 +410,41 @@ test_set_writes_settings() {
 	check_eq "$(settings | cut -d' ' -f1-3)" "3 0 600" "after set hop-tolerance 0 (0 is a value, not unset)"
 	expect_error "not a number" "not a number: 1h" "$CLEAN_DNS" set hop-max-age 1h
 	expect_error "unknown setting" "unknown setting 'ttl'" "$CLEAN_DNS" set ttl 1
+}
+
+# attach with no mode picks tc on every device kind the bench measured
+# (bench/clean-dns-attach.sh: generic XDP costs TCP bulk, tc does not),
+# says so and why, and status shows the tc attachment; a bare
+# `ip link ... xdpgeneric obj clean-dns.o` still attaches.
+test_attach_default_mode() {
+	on_exit "'$CLEAN_DNS' reset"
+	ns_add host
+	nsx host ip link add eth0 type veth peer name eth1
+	nsx host ip link add mv0 link eth1 type macvlan mode bridge
+	nsx host ip link add br0 type bridge
+	nsx host ip link add port0 type veth peer name port1
+	nsx host ip link set port0 master br0
+	nsx host ip tuntap add dev tun0 mode tun
+	local dev kind want
+	for dev in eth0:veth:clean_dns_tc mv0:macvlan:clean_dns_tc port0:"bridge port":clean_dns_tc \
+		tun0:tun:clean_dns_tc_l3; do
+		IFS=: read -r dev kind want <<<"$dev"
+		nsx host "$CLEAN_DNS" attach "$dev" >"$TEST_TMP/out" 2>&1 || fail "attach $dev: $(cat "$TEST_TMP/out")"
+		cat "$TEST_TMP/out"
+		grep -q "^clean-dns: attached to $dev (tc)$" "$TEST_TMP/out" || fail "$dev: not attached in tc mode"
+		grep -q "^clean-dns: tc by default: $kind" "$TEST_TMP/out" || fail "$dev: no reason naming '$kind'"
+		nsx host tc filter show dev "$dev" ingress | grep -q "name $want " || fail "$dev: $want not on ingress"
+		nsx host ip -d link show dev "$dev" | grep -q 'prog/xdp' && fail "$dev: an XDP program was attached"
+		nsx host "$CLEAN_DNS" status | grep -q "^  $dev *tc ingress" || fail "status does not show $dev in tc"
+		nsx host "$CLEAN_DNS" detach "$dev" >/dev/null || fail "detach $dev"
+	done
+	# An explicit mode is obeyed and says nothing about defaults.
+	nsx host "$CLEAN_DNS" attach eth0 generic >"$TEST_TMP/out" || fail "attach eth0 generic"
+	grep -q 'by default' "$TEST_TMP/out" && fail "explicit mode reported as a default"
+	nsx host "$CLEAN_DNS" detach eth0 >/dev/null || fail "detach eth0"
+	# The bare ip command still works on its own.
+	nsx host ip link set dev eth0 xdpgeneric obj "$BUILD/clean-dns.o" sec prog || fail "bare ip link xdpgeneric"
+	nsx host ip -d link show dev eth0 | grep -q 'prog/xdp id [0-9]* name clean_dns_eth' ||
+		fail "bare ip link: not attached"
+	nsx host ip link set dev eth0 xdpgeneric off
 }
