@@ -310,7 +310,8 @@ static __always_inline __u32 dns_name_end(const __u8 *dns, __u32 dns_len, const 
 		if (label[0] & 0xc0)
 			return 0;
 		off += label[0] + 1;
-		if (off - start > DNS_NAME_MAX)
+		/* At least the root byte follows: 255 bytes in all at most. */
+		if (off - start >= DNS_NAME_MAX)
 			return 0;
 	}
 	return 0;

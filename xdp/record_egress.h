@@ -45,14 +45,22 @@ static __always_inline int record_query(void *ctx, const __u8 *data, const __u8 
 	struct query_state state = {};
 	struct query_key key;
 	const __u8 *dns, *question;
+	__u32 off, dns_len;
 	__u16 flags;
-	__u32 off;
 	int compressed;
 
 	if ((const __u8 *)(udph + 1) > data_end)
 		return COUNT_NONE;
 	if (!(resolver_rules(&pkt->dst) & RULES_READING_QUERIES))
 		return COUNT_NONE;
+	/* Only what the datagram holds: the walk and reads below stop at
+	 * its end, not at the frame's.
+	 */
+	dns_len = packet_len16(udph->len);
+	if (pkt->ip_end > data_end || nh->pos + dns_len > pkt->ip_end ||
+	    dns_len < sizeof(*udph) + DNS_HDR_LEN)
+		return COUNT_NONE;
+	dns_len -= sizeof(*udph);
 	dns = (const __u8 *)(udph + 1);
 	if (dns + DNS_HDR_LEN > data_end)
 		return COUNT_NONE;
@@ -61,8 +69,8 @@ static __always_inline int record_query(void *ctx, const __u8 *data, const __u8 
 	    load_be16(dns + 6) != 0 || load_be16(dns + 8) != 0)
 		return COUNT_NONE;
 
-	off = name_end(ctx, data, dns, DNS_READ_MAX, data_end, DNS_HDR_LEN, &compressed);
-	if (!off || compressed || off > DNS_READ_MAX)
+	off = name_end(ctx, data, dns, dns_len, data_end, DNS_HDR_LEN, &compressed);
+	if (!off || compressed || off > DNS_READ_MAX || off + 4 > dns_len)
 		return COUNT_NONE;
 	/* QTYPE, QCLASS, then the first additional record's root name and TYPE */
 	question = dns + off;
@@ -71,8 +79,8 @@ static __always_inline int record_query(void *ctx, const __u8 *data, const __u8 
 	state.qtype = load_be16(question);
 	if (flags & DNS_FLAG_RD)
 		state.flags |= QUERY_RD;
-	if (load_be16(dns + 10) != 0 && question + 7 <= data_end && question[4] == 0 &&
-	    load_be16(question + 5) == DNS_TYPE_OPT)
+	if (load_be16(dns + 10) != 0 && off + 7 <= dns_len && question + 7 <= data_end &&
+	    question[4] == 0 && load_be16(question + 5) == DNS_TYPE_OPT)
 		state.flags |= QUERY_EDNS;
 
 	__builtin_memcpy(key.resolver, pkt->dst.addr, 16);
