@@ -41,6 +41,9 @@ struct vector {
 static bool verbose;
 static int passed, failed;
 
+#define LABEL61 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LABEL63 LABEL61 "aa"
+
 /* DNS answers used by the rows. */
 #define A_RDATA(a, b, c, d) .rdata = { a, b, c, d }, .rdlen = 4
 #define AAAA_GOOGLE                                                                                \
@@ -167,6 +170,12 @@ static const struct vector vectors[] = {
 	  { V4(.ip_id = 0, .frag_off = 0x4000,
 	       .dns = DNS_RESPONSE(0x8580, .an = { ANSWER_A(.name_written_out = true) })) },
 	  true, COUNT_drop_ipid_zero },
+
+	/* A name is at most 255 bytes with its root byte (RFC 1035). */
+	{ "forged AA with a 255-byte question name is judged",
+	  { V4(.dns = DNS_RESPONSE(0x8580, .qname = LABEL63 "." LABEL63 "." LABEL63 "." LABEL61)) }, true, COUNT_drop_aa_single },
+	{ "forged AA with a 256-byte question name is not",
+	  { V4(.dns = DNS_RESPONSE(0x8580, .qname = LABEL63 "." LABEL63 "." LABEL63 "." LABEL61 "b")) }, false, COUNT_pass_other_answer },
 
 	/* What always passes. */
 	{ "two answers with every fingerprint pass",
@@ -720,6 +729,13 @@ static const struct scenario scenarios[] = {
 		  { V4(.src = "1.1.1.1", .ttl = 55, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
 		{ INGRESS_XDP, "nor the forgery (TTL 60), which no rule here sees",
 		  { FORGED_2025("1.1.1.1", .ttl = 60, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+	} },
+	{ "egress reads only the datagram", NULL, {
+		{ EGRESS, "a UDP length that covers only the DNS header: not recorded",
+		  { QUERY_V4("1.1.1.1", .dns = QUERY(.udp_len_delta = (uint16_t)-39)) }, false, COUNT_NONE },
+		{ EGRESS, "one byte more does not hold QTYPE either",
+		  { QUERY_V4("1.1.1.1", .dns = QUERY(.udp_len_delta = (uint16_t)-38)) }, false, COUNT_NONE },
+		{ EGRESS, "the whole query is recorded", { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_recorded },
 	} },
 	{ "attack: spoofed sources cannot fill the hop table", NULL, {
 		{ INGRESS_XDP, "TCP from an unprotected source",
