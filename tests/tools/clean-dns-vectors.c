@@ -847,6 +847,68 @@ static void run_fuzz_findings(const struct cdns_objects *o)
 	cdns_clear_state(&o->maps);
 }
 
+static int map_entries(int map_fd, size_t key_size)
+{
+	uint8_t key[64], next[64];
+	int n = 0;
+
+	if (key_size > sizeof(key))
+		return -1;
+	if (bpf_map_get_next_key(map_fd, NULL, key))
+		return 0;
+	do {
+		n++;
+	} while (n < 100000 && !bpf_map_get_next_key(map_fd, key, next) &&
+		 memcpy(key, next, key_size));
+	return n;
+}
+
+/* Spoofed sources cannot fill cdns_hops: TCP data segments "from port 53"
+ * of 254 addresses of a protected prefix, with the censor's TTL, teach
+ * nothing; a connection of ours to one of them still teaches afterwards.
+ */
+static void run_hop_table_flood(const struct cdns_objects *o)
+{
+	struct loaded_prog lp = { .label = "xdp prog",
+				  .objects = o,
+				  .prog_fd = cdns_prog_fd(o, "clean_dns_eth") };
+	struct frame_spec syn = { SYN_V4("192.0.2.7") }, synack = { SYNACK_V4("192.0.2.7", 57) },
+			  data = { DATA_V4("192.0.2.7", 57) };
+	int egress_fd = cdns_prog_fd(o, "clean_dns_eg"), i, refused = 0, entries;
+	struct addr_key prefix;
+	char addr[32], why[128];
+	struct frame f;
+
+	cdns_clear_state(&o->maps);
+	if (cdns_add_resolver(&o->maps, "192.0.2.0", 24, RULE_HOP_COUNT) ||
+	    cdns_prefix_key(&prefix, "192.0.2.0", 24)) {
+		report(false, &lp, "hop table flood", "setup failed");
+		return;
+	}
+	for (i = 1; i < 255; i++) {
+		struct frame_spec spec = { DATA_V4(addr, 60) };
+
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		if (!build_frame(&f, &spec) || cdns_run(lp.prog_fd, f.bytes, f.len) != XDP_PASS)
+			refused++;
+	}
+	entries = map_entries(o->maps.hops, sizeof(struct addr_key));
+	snprintf(why, sizeof(why), "%d profiles after 254 spoofed sources, %d runs failed", entries,
+		 refused);
+	report(entries == 0 && refused == 0, &lp, "attack: spoofed sources fill no hop profile",
+	       entries || refused ? why : NULL);
+	if (!build_frame(&f, &syn) || cdns_run(egress_fd, f.bytes, f.len) < 0 ||
+	    !build_frame(&f, &synack) || cdns_run(lp.prog_fd, f.bytes, f.len) < 0 ||
+	    !build_frame(&f, &data) || cdns_run(lp.prog_fd, f.bytes, f.len) < 0)
+		refused++;
+	entries = map_entries(o->maps.hops, sizeof(struct addr_key));
+	snprintf(why, sizeof(why), "%d profiles after our own connection, want 1", entries);
+	report(entries == 1 && !refused, &lp, "after the flood our own connection still teaches",
+	       entries == 1 ? NULL : why);
+	bpf_map_delete_elem(o->maps.resolvers, &prefix);
+	cdns_clear_state(&o->maps);
+}
+
 /* The captured forgery, byte for byte, as the DNS payload of a frame. */
 static void run_wild_capture(const struct loaded_prog *lp)
 {
@@ -930,6 +992,7 @@ static int run_all(const char *build_dir)
 		}
 	}
 	run_scenarios(&objects);
+	run_hop_table_flood(&objects);
 	run_fuzz_findings(&objects);
 	cdns_unload(&objects);
 	printf("%d passed, %d failed\n", passed, failed);
