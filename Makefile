@@ -49,7 +49,7 @@ TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 .DELETE_ON_ERROR:
 .PHONY: all tools test check demo bench fuzz fuzz-socks5 soak install uninstall clean deps
 
-all: $(BPF_TARGETS) $(BUILD)/sockfwd
+all: $(BPF_TARGETS) $(BUILD)/sockfwd $(BUILD)/clean-dns-watch
 
 tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o $(BUILD)/tests/tc-pass.o $(BUILD)/tests/frame-blast \
 	$(BUILD)/fuzz/clean-dns-fuzz $(BUILD)/fuzz/socks5-fuzz
@@ -86,6 +86,11 @@ $(BUILD)/tests/xdp-pass.o: bench/xdp_pass.bpf.c | $(BUILD)/tests
 	$(call bpf_compile,bpfel,)
 $(BUILD)/tests/tc-pass.o: bench/tc_pass.bpf.c | $(BUILD)/tests
 	$(call bpf_compile,bpfel,)
+
+# clean-dns's drop log reader (clean-dns watch, clean-dns log).
+$(BUILD)/clean-dns-watch: xdp/clean-dns-watch.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ixdp -MMD -MP $< -o $@ $(LDFLAGS) $(LDLIBS_BPF)
 
 # gcc -MMD with several sources writes one .d for the last only: list headers.
 $(BUILD)/sockfwd: $(SOCKFWD_SRCS) $(wildcard sk_skb/*.h) | $(BUILD)
@@ -195,6 +200,7 @@ install: all install-boot
 	install -m 0644 $(addprefix $(BUILD)/bpfeb/,$(BPF_OBJS)) $(DESTDIR)$(BPFDIR)/bpfeb/
 	install -m 0755 $(BUILD)/sockfwd $(DESTDIR)$(SBINDIR)/sockfwd
 	install -m 0755 scripts/clean-dns $(DESTDIR)$(SBINDIR)/clean-dns
+	install -m 0755 $(BUILD)/clean-dns-watch $(DESTDIR)$(SBINDIR)/clean-dns-watch
 	install -m 0755 scripts/sockfwd-load $(DESTDIR)$(SBINDIR)/sockfwd-load
 	install -d $(DESTDIR)$(DATADIR)
 	install -m 0644 xdp/forged-addresses.list $(DESTDIR)$(DATADIR)/forged-addresses.list
@@ -226,7 +232,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BPFDIR)/,$(BPF_OBJS)) \
 		$(addprefix $(DESTDIR)$(BPFDIR)/bpfeb/,$(BPF_OBJS))
 	rmdir $(DESTDIR)$(BPFDIR)/bpfeb $(DESTDIR)$(BPFDIR) 2>/dev/null || true
-	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,sockfwd clean-dns sockfwd-load)
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,sockfwd clean-dns clean-dns-watch sockfwd-load)
 	rm -f $(DESTDIR)$(DATADIR)/forged-addresses.list
 	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))

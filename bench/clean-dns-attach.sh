@@ -117,8 +117,8 @@ attach() {
 	none) ;;
 	empty-xdp-generic) nsx rx ip link set dev "$DEV" xdpgeneric obj "$TOOLS/xdp-pass.o" sec prog ;;
 	empty-tc)
-		nsx rx tc qdisc add dev "$DEV" clsact &&
-			nsx rx tc filter add dev "$DEV" ingress bpf da obj "$TOOLS/tc-pass.o" sec classifier
+		nsx rx tc qdisc replace dev "$DEV" clsact &&
+			nsx rx tc filter add dev "$DEV" ingress pref 1 bpf da obj "$TOOLS/tc-pass.o" sec classifier
 		;;
 	clean-dns-*) nsx rx "$CLEAN_DNS" attach "$DEV" "${1#clean-dns-}" >/dev/null ;;
 	esac
@@ -128,7 +128,7 @@ detach() {
 	case $1 in
 	none) ;;
 	empty-xdp-generic) nsx rx ip link set dev "$DEV" xdpgeneric off ;;
-	empty-tc) nsx rx tc qdisc del dev "$DEV" clsact ;;
+	empty-tc) nsx rx tc filter del dev "$DEV" ingress pref 1 ;;
 	clean-dns-*) nsx rx "$CLEAN_DNS" detach "$DEV" >/dev/null ;;
 	esac
 }
@@ -144,6 +144,7 @@ for kind in $KINDS; do
 	for round in $(seq "$ROUNDS"); do
 		for mode in $MODES; do
 			if ! attach "$mode" 2>"$tmp/err"; then
+				echo "bench: $kind: $mode: $(head -n1 "$tmp/err")" >&2
 				echo "$kind $mode n/a" >>"$tmp/na"
 				detach "$mode" 2>/dev/null || true
 				continue
@@ -177,7 +178,7 @@ for kind in $KINDS; do
 	read -r none_bps _ _ <<<"$(of "$tmp/tput" "$kind" none)"
 	read -r none_cpu _ _ <<<"$(of "$tmp/cpu" "$kind" none)"
 	for mode in $MODES; do
-		if grep -qx "$kind $mode n/a" "$tmp/na" 2>/dev/null; then
+		if ! awk -v k="$kind" -v m="$mode" '$1 == k && $2 == m { f = 1 } END { exit !f }' "$tmp/tput" 2>/dev/null; then
 			echo "| $kind | $mode | n/a | | | |"
 			continue
 		fi

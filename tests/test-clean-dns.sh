@@ -448,3 +448,180 @@ test_attach_default_mode() {
 		fail "bare ip link: not attached"
 	nsx host ip link set dev eth0 xdpgeneric off
 }
+
+# clean-dns set mode writes struct clean_dns_settings' mode (the fifth u32,
+# mask bit 8: 1 observe, 0 enforce) and keeps the other fields; resolver add
+# ADDR observe sets RULE_OBSERVE (bit 15) beside the rules.  Checked with
+# bpftool on a private pin directory.
+test_set_mode_and_observed_resolver() {
+	local dir=/sys/fs/bpf/cdns-test-$TEST_ID
+	mkdir -p "$dir"
+	on_exit "rm -rf $dir"
+	export CLEAN_DNS_PIN_DIR=$dir
+	u32s() {
+		grep -o '"value":\[[^]]*\]' | sed 's/"value":\[//; s/\]//; s/"//g; s/0x//g; s/,/ /g' |
+			while read -r -a b; do
+				local i out=
+				for ((i = 0; i < ${#b[@]}; i += 4)); do
+					out+=" $((16#${b[i + 3]}${b[i + 2]}${b[i + 1]}${b[i]}))"
+				done
+				echo "${out# }"
+			done
+	}
+	settings() { bpftool -j map lookup pinned "$dir/cdns_settings" key hex 00 00 00 00 | u32s; }
+	"$CLEAN_DNS" set hop-tolerance 2 >/dev/null || fail "set hop-tolerance"
+	"$CLEAN_DNS" set mode observe || fail "set mode observe"
+	check_eq "$(settings)" "9 2 0 0 1" "settings after set mode observe"
+	"$CLEAN_DNS" status | grep -qx 'mode: observe' || fail "status does not say observe"
+	"$CLEAN_DNS" set mode enforce || fail "set mode enforce"
+	check_eq "$(settings)" "9 2 0 0 0" "settings after set mode enforce"
+	"$CLEAN_DNS" status | grep -qx 'mode: enforce' || fail "status does not say enforce"
+	expect_error "bad mode" "observe or enforce, not 'dry'" "$CLEAN_DNS" set mode dry
+
+	"$CLEAN_DNS" resolver add 198.51.100.53 observe ipid-zero >/dev/null || fail "resolver add observe"
+	check_eq "$(bpftool -j map dump pinned "$dir/cdns_resolvers" | u32s)" $((32768 | 1)) \
+		"rules of 198.51.100.53 (RULE_OBSERVE | ipid-zero)"
+	"$CLEAN_DNS" resolver list | grep -q '^198.51.100.53/32 *map *observe:ipid-zero$' ||
+		fail "resolver list: $("$CLEAN_DNS" resolver list | grep 198.51)"
+	"$CLEAN_DNS" resolver add 198.51.100.53 observe >/dev/null || fail "resolver add observe (default rules)"
+	check_eq "$(bpftool -j map dump pinned "$dir/cdns_resolvers" | u32s)" $((32768 | 4 | 8 | 16 | 32 | 64 | 256)) \
+		"observe alone: the default rules"
+	"$CLEAN_DNS" resolver add 198.51.100.53 ipid-zero >/dev/null || fail "resolver add (enforce)"
+	check_eq "$(bpftool -j map dump pinned "$dir/cdns_resolvers" | u32s)" 1 "enforced again"
+}
+
+# status --json and --prometheus, parsed (python3's json; a strict reading
+# of the Prometheus text format), agree with what bpftool dumps of the maps:
+# counters summed over CPUs, hop profiles, configured resolvers, and the
+# attachments tc and ip show.  Uses the shared pins.
+test_status_json_and_prometheus() {
+	need python3
+	local ids eg in
+	on_exit "'$CLEAN_DNS' reset"
+	"$CLEAN_DNS" reset >/dev/null
+	ns_add host
+	nsx host ip link add eth0 type veth peer name eth1
+	nsx host ip link add eth2 type veth peer name eth3
+	on_exit "nsx host $CLEAN_DNS detach eth0; nsx host $CLEAN_DNS detach eth2"
+	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
+	nsx host "$CLEAN_DNS" attach eth0 >/dev/null || fail "attach eth0"
+	nsx host "$CLEAN_DNS" attach eth2 generic >/dev/null || fail "attach eth2 generic"
+	"$CLEAN_DNS" resolver add 198.51.100.53 observe ipid-zero >/dev/null || fail "resolver add"
+	"$CLEAN_DNS" set mode observe >/dev/null || fail "set mode"
+	# Counters on both CPUs, and a hop count learned from a connection of
+	# ours to 8.8.8.8 (SYN out, SYN-ACK and data in).
+	eg=$(nsx host tc filter show dev eth0 egress | sed -n 's/.* id \([0-9]*\) .*/\1/p' | head -n1)
+	in=$(nsx host tc filter show dev eth0 ingress | sed -n 's/.* id \([0-9]*\) .*/\1/p' | head -n1)
+	[ -n "$eg" ] && [ -n "$in" ] || fail "no program ids"
+	bpftool prog run id "$eg" data_in "$TEST_TMP/syn-to-resolver.bin" repeat 1 >/dev/null || fail "run syn"
+	bpftool prog run id "$in" data_in "$TEST_TMP/synack-from-resolver.bin" repeat 1 >/dev/null || fail "run synack"
+	bpftool prog run id "$in" data_in "$TEST_TMP/tcp-data-from-resolver.bin" repeat 1 >/dev/null || fail "run data"
+	for ids in 0:forged-ipid-zero 1:forged-aa-single 0:genuine 1:genuine-multi 1:forged-ipid-zero; do
+		taskset -c "${ids%%:*}" bpftool prog run id "$in" data_in "$TEST_TMP/${ids#*:}.bin" repeat 1 >/dev/null ||
+			fail "run ${ids#*:}"
+	done
+	nsx host "$CLEAN_DNS" status --json >"$TEST_TMP/status.json" || fail "status --json"
+	nsx host "$CLEAN_DNS" status --prometheus >"$TEST_TMP/status.prom" || fail "status --prometheus"
+	cat "$TEST_TMP/status.prom"
+	local pins=/sys/fs/bpf/tc/globals
+	bpftool -j map dump pinned $pins/cdns_counters >"$TEST_TMP/counters.json"
+	bpftool -j map dump pinned $pins/cdns_hops >"$TEST_TMP/hops.json"
+	bpftool -j map dump pinned $pins/cdns_resolvers >"$TEST_TMP/resolvers.json"
+	nsx host tc filter show dev eth0 ingress >"$TEST_TMP/tc-in"
+	nsx host tc filter show dev eth0 egress >"$TEST_TMP/tc-eg"
+	nsx host ip -d link show dev eth2 >"$TEST_TMP/ip-eth2"
+	python3 - "$TEST_TMP" <<'PY' || fail "status --json / --prometheus disagree with bpftool"
+import json, re, sys
+d = sys.argv[1]
+status = json.load(open(d + "/status.json"))
+# bpftool: per-CPU values of the counters struct, by field name (BTF).
+want = {}
+for cpu in json.load(open(d + "/counters.json"))[0]["formatted"]["values"]:
+    for k, v in cpu["value"].items():
+        want[k] = want.get(k, 0) + v
+assert status["counters"] == want, (status["counters"], want)
+assert want["would_drop_ipid_zero"] == 2 and want["drop_ipid_zero"] == 0, want
+assert want["hop_count_learned"] == 1, want
+assert status["mode"] == "observe", status["mode"]
+# hop profiles: {addr key, ttl}
+hops = {}
+for e in json.load(open(d + "/hops.json")):
+    k = [int(b, 16) for b in e["key"]]
+    addr = ".".join(str(b) for b in k[16:20]) if k[14:16] == [255, 255] else None
+    v = [int(b, 16) for b in e["value"]]
+    hops[addr] = int.from_bytes(bytes(v[8:12]), "little")
+got = {h["resolver"]: h["ttl"] for h in status["hop_profiles"]}
+assert got == hops and len(got) == 1, (got, hops)
+# resolvers configured in the map: prefix -> rules word
+res = {}
+for e in json.load(open(d + "/resolvers.json")):
+    k = [int(b, 16) for b in e["key"]]
+    plen = int.from_bytes(bytes(k[0:4]), "little")
+    res[".".join(str(b) for b in k[16:20]) + "/" + str(plen - 96)] = int.from_bytes(bytes(int(b, 16) for b in e["value"]), "little")
+mapped = {r["prefix"]: r for r in status["resolvers"] if r["source"] == "map"}
+assert set(mapped) == set(res), (mapped, res)
+assert mapped["198.51.100.53/32"]["observe"] is True and res["198.51.100.53/32"] == 0x8001
+assert mapped["198.51.100.53/32"]["rules"] == ["ipid-zero"]
+assert any(r["prefix"] == "8.8.8.8/32" and r["source"] == "default" for r in status["resolvers"])
+# attachments, as tc and ip show them
+tc_in = re.search(r"name (clean_dns_\w+)", open(d + "/tc-in").read()).group(1)
+tc_eg = re.search(r"name (clean_dns_\w+)", open(d + "/tc-eg").read()).group(1)
+xdp = re.search(r"prog/xdp id \d+ name (\w+)", open(d + "/ip-eth2").read()).group(1)
+att = {(a["interface"], a["hook"], a.get("mode", a.get("direction")), a["program"]) for a in status["attachments"]}
+assert att == {("eth0", "tc", "ingress", tc_in), ("eth0", "tc", "egress", tc_eg),
+               ("eth2", "xdp", "generic", xdp), ("eth2", "tc", "egress", "clean_dns_eg")}, att
+
+# Prometheus text format, read strictly: HELP and TYPE before a family's
+# samples, names and labels as the format defines them, one value each.
+name_re = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+sample_re = re.compile(r"^(" + name_re + r")(\{(.*)\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$")
+label_re = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')
+types, samples, seen = {}, [], set()
+for line in open(d + "/status.prom").read().splitlines():
+    if line.startswith("# HELP "):
+        name = line.split(" ")[2]
+        assert re.fullmatch(name_re, name), line
+    elif line.startswith("# TYPE "):
+        _, _, name, kind = line.split(" ")
+        assert kind in ("counter", "gauge") and name not in types, line
+        types[name] = kind
+    else:
+        m = sample_re.match(line)
+        assert m, "not a sample: " + line
+        name, labels = m.group(1), {}
+        assert name in types, "sample before its TYPE: " + line
+        pos, text = 0, m.group(3) or ""
+        while pos < len(text):
+            lm = label_re.match(text, pos)
+            assert lm, "bad labels: " + line
+            labels[lm.group(1)] = lm.group(2)
+            pos = lm.end()
+        key = (name, tuple(sorted(labels.items())))
+        assert key not in seen, "duplicate: " + line
+        seen.add(key)
+        samples.append((name, labels, float(m.group(4))))
+prom = {}
+for name, labels, value in samples:
+    if name == "clean_dns_inspected_packets_total":
+        prom["inspected"] = value
+    elif name == "clean_dns_passed_packets_total":
+        prom["pass_" + labels["reason"]] = value
+    elif name == "clean_dns_dropped_packets_total":
+        prom["drop_" + labels["rule"]] = value
+    elif name == "clean_dns_would_drop_packets_total":
+        prom["would_drop_" + labels["rule"]] = value
+    elif name == "clean_dns_events_total":
+        prom[labels["event"]] = value
+assert prom == {k: float(v) for k, v in want.items()}, (prom, want)
+for t in ("clean_dns_inspected_packets_total", "clean_dns_dropped_packets_total"):
+    assert types[t] == "counter"
+assert ("clean_dns_observe_mode", (), ) and any(n == "clean_dns_observe_mode" and v == 1 for n, _, v in samples)
+ttl = [(l["resolver"], v) for n, l, v in samples if n == "clean_dns_hop_profile_ttl"]
+assert ttl == [(a, float(t)) for a, t in hops.items()], ttl
+attp = {(l["interface"], l["hook"], l["mode"], l["program"]) for n, l, v in samples if n == "clean_dns_attached"}
+assert attp == att, attp
+obs = {l["rule"] for n, l, v in samples if n == "clean_dns_resolver_rule" and l["prefix"] == "198.51.100.53/32" and l["observe"] == "1"}
+assert obs == {"ipid-zero"}, obs
+print("json and prometheus agree with bpftool: %d counters, %d hop profile(s), %d samples" % (len(want), len(hops), len(samples)))
+PY
+}

@@ -392,6 +392,13 @@ static __always_inline int classify_frame(void *ctx, const __u8 *data, const __u
 	 */
 	if (verdict == COUNT_pass_clean && (rules & RULES_READING_QUERIES))
 		query_answered(&key);
+	/* A resolver in observe mode: the verdict is counted, the answer
+	 * passes.  Its query's record stays, as for a drop, so the genuine
+	 * answer after the forgery is judged the same way.
+	 */
+	if ((rules & RULE_OBSERVE) && verdict >= COUNT_FIRST_DROP &&
+	    verdict < COUNT_FIRST_WOULD_DROP)
+		verdict += COUNT_OBSERVED;
 	return verdict;
 }
 

@@ -83,6 +83,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cdns_settings SEC(".maps");
 
+/* Each drop and would-be drop, for `clean-dns watch`.  Nobody reading
+ * costs nothing but the copy: a full ring refuses the record.  (Ring
+ * buffers exist from kernel 5.8; the oldest kernel we support is 5.10.)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EVENTS_RINGBUF_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cdns_events SEC(".maps");
+
+/* The last drops on each CPU, for `clean-dns log` after the fact. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct clean_dns_log);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cdns_log SEC(".maps");
+
 #include "default_resolvers.h"
 
 /* The map, when it has an entry, overrides the compiled-in defaults; an
@@ -252,7 +271,93 @@ static __always_inline int count_verdict(int reason)
 			counters->inspected++;
 		((__u64 *)counters)[reason]++;
 	}
-	return reason >= COUNT_FIRST_DROP && reason < COUNT_FIRST_EVENT;
+	return reason >= COUNT_FIRST_DROP && reason < COUNT_FIRST_WOULD_DROP;
+}
+
+/* `clean-dns set mode observe`: every drop verdict becomes its would_drop_
+ * twin.  The rules judge (classify.h); this only decides whether their
+ * verdict is carried out, and is read only on the way to a drop.
+ */
+static __always_inline int enforced(int reason)
+{
+	const struct clean_dns_settings *s;
+
+	if (reason < COUNT_FIRST_DROP || reason >= COUNT_FIRST_WOULD_DROP)
+		return reason;
+	s = settings();
+	if (s && (s->set_mask & SETTING_MODE) && s->mode == MODE_OBSERVE)
+		return reason + COUNT_OBSERVED;
+	return reason;
+}
+
+/* The record of a drop: who answered, to which port, the question and
+ * the answer's address, parsed again (only drops pay for it) from a
+ * message the rules parsed whole.  A global function, verified on its
+ * own; returns 0.
+ */
+__attribute__((noinline)) int report_drop(CDNS_CTX *ctx, __u32 reason, __u32 first)
+{
+	const __u8 *data = (const void *)(long)ctx->data;
+	const __u8 *data_end = (const void *)(long)ctx->data_end;
+	struct hdr_cursor nh = { .pos = data };
+	struct packet_facts pkt;
+	struct clean_dns_log *log;
+	struct clean_dns_event *ev;
+	const struct udphdr *udph;
+	const __u8 *dns, *p;
+	__u32 zero = 0, dns_off, dns_len, off;
+	int i;
+
+	log = bpf_map_lookup_elem(&cdns_log, &zero);
+	if (!log || parse_dns_packet(&nh, data_end, first == FIRST_IP ? FIRST_IP : FIRST_ETHERNET,
+				     0, &pkt) != IPPROTO_UDP)
+		return 0;
+	udph = (const void *)nh.pos;
+	dns = (const __u8 *)(udph + 1);
+	if (dns + DNS_HDR_LEN > data_end)
+		return 0;
+	dns_len = packet_len16(udph->len) - sizeof(*udph);
+	dns_off = (__u32)(dns - data);
+	ev = &log->events[log->next % LOG_EVENTS_PER_CPU];
+	log->next++;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->reason = reason;
+	__builtin_memcpy(ev->resolver, pkt.src.addr, 16);
+	ev->client_port = udph->dest;
+	__builtin_memcpy(&ev->txid, dns, 2);
+#pragma unroll
+	for (i = 0; i < EVENT_QNAME_LEN; i++) {
+		if (dns + DNS_HDR_LEN + i + 1 > data_end)
+			break;
+		ev->qname[i] = dns[DNS_HDR_LEN + i];
+	}
+	/* The question's type, then the one answer's owner name, type and
+	 * address (A or AAAA).
+	 */
+	off = walk_name(ctx, dns_off, dns_len, DNS_HDR_LEN) & 0xffff;
+	if (!off || off > DNS_READ_MAX)
+		goto out;
+	opaque_to_compiler(off);
+	p = dns + (off & DNS_READ_MASK);
+	if (p + 4 > data_end)
+		goto out;
+	ev->qtype = load_be16(p);
+	off = walk_name(ctx, dns_off, dns_len, off + 4) & 0xffff;
+	if (!off || off > DNS_READ_MAX)
+		goto out;
+	opaque_to_compiler(off);
+	p = dns + (off & DNS_READ_MASK);
+	if (p + 10 + 16 <= data_end && load_be16(p) == DNS_TYPE_AAAA && load_be16(p + 8) == 16)
+		__builtin_memcpy(ev->answer, p + 10, 16);
+	else if (p + 10 + 4 <= data_end && load_be16(p) == DNS_TYPE_A && load_be16(p + 8) == 4) {
+		ev->answer[10] = 0xff;
+		ev->answer[11] = 0xff;
+		__builtin_memcpy(ev->answer + 12, p + 10, 4);
+	}
+out:
+	bpf_ringbuf_output(&cdns_events, ev, sizeof(*ev), 0);
+	return 0;
 }
 
 #ifdef CLEAN_DNS_TC
@@ -268,8 +373,11 @@ static __always_inline int ingress_verdict(CDNS_CTX *ctx, enum first_header firs
 	const __u8 *data = (const void *)(long)ctx->data;
 	const __u8 *data_end = (const void *)(long)ctx->data_end;
 
-	return count_verdict(classify_frame(ctx, data, data_end, first)) ? VERDICT_DROP :
-									   VERDICT_PASS;
+	int reason = enforced(classify_frame(ctx, data, data_end, first));
+
+	if (reason >= COUNT_FIRST_DROP && reason < COUNT_FIRST_EVENT)
+		report_drop(ctx, reason, first);
+	return count_verdict(reason) ? VERDICT_DROP : VERDICT_PASS;
 }
 
 #ifndef CLEAN_DNS_TC

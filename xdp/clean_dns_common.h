@@ -8,38 +8,52 @@
 #include <linux/types.h>
 
 /* Every UDP packet from port 53 (and every UDP fragment from a protected
- * resolver) is "inspected" and then counted under exactly one pass_ or drop_
- * reason, so those add up to "inspected".  The counters after them count
- * events of the stateful rules.  The X-macro keeps the enum (an index for
+ * resolver) is "inspected" and then counted under exactly one pass_,
+ * drop_ or would_drop_ reason, so those add up to "inspected".  A
+ * would_drop_ reason is the drop_ reason of the same rule in observe mode
+ * (globally or for the resolver): counted, passed.  The counters after
+ * them count events of the stateful rules.  The X-macro keeps the enum (an index for
  * the programs) and the struct (whose field names bpftool prints via BTF)
  * in step.
  */
-#define CLEAN_DNS_COUNTERS(X)      \
-	X(inspected)               \
-	X(pass_unprotected)        \
-	X(pass_fragment)           \
-	X(pass_malformed)          \
-	X(pass_not_response)       \
-	X(pass_no_answer)          \
-	X(pass_multi_answer)       \
-	X(pass_other_answer)       \
-	X(pass_clean)              \
-	X(drop_ipid_zero)          \
-	X(drop_df)                 \
-	X(drop_aa_single)          \
-	X(drop_name_uncompressed)  \
-	X(drop_bogus_addr)         \
-	X(drop_edns_echo)          \
-	X(drop_query_echo_rd)      \
-	X(drop_query_echo_type)    \
-	X(drop_query_echo_qtype)   \
-	X(drop_query_echo_qr)      \
-	X(drop_hop_count)          \
-	X(drop_flow_label)         \
-	X(queries_recorded)        \
-	X(hop_count_syns_recorded) \
-	X(hop_count_learned)       \
-	X(hop_count_conflict)      \
+#define CLEAN_DNS_COUNTERS(X)           \
+	X(inspected)                    \
+	X(pass_unprotected)             \
+	X(pass_fragment)                \
+	X(pass_malformed)               \
+	X(pass_not_response)            \
+	X(pass_no_answer)               \
+	X(pass_multi_answer)            \
+	X(pass_other_answer)            \
+	X(pass_clean)                   \
+	X(drop_ipid_zero)               \
+	X(drop_df)                      \
+	X(drop_aa_single)               \
+	X(drop_name_uncompressed)       \
+	X(drop_bogus_addr)              \
+	X(drop_edns_echo)               \
+	X(drop_query_echo_rd)           \
+	X(drop_query_echo_type)         \
+	X(drop_query_echo_qtype)        \
+	X(drop_query_echo_qr)           \
+	X(drop_hop_count)               \
+	X(drop_flow_label)              \
+	X(would_drop_ipid_zero)         \
+	X(would_drop_df)                \
+	X(would_drop_aa_single)         \
+	X(would_drop_name_uncompressed) \
+	X(would_drop_bogus_addr)        \
+	X(would_drop_edns_echo)         \
+	X(would_drop_query_echo_rd)     \
+	X(would_drop_query_echo_type)   \
+	X(would_drop_query_echo_qtype)  \
+	X(would_drop_query_echo_qr)     \
+	X(would_drop_hop_count)         \
+	X(would_drop_flow_label)        \
+	X(queries_recorded)             \
+	X(hop_count_syns_recorded)      \
+	X(hop_count_learned)            \
+	X(hop_count_conflict)           \
 	X(hop_count_unsolicited)
 
 #define CLEAN_DNS_COUNTER_ENUM(name) COUNT_##name,
@@ -50,6 +64,11 @@ enum clean_dns_counter { CLEAN_DNS_COUNTERS(CLEAN_DNS_COUNTER_ENUM) COUNT_MAX };
 #define COUNT_NONE COUNT_MAX
 /* Counters from this one on are verdicts to drop... */
 #define COUNT_FIRST_DROP COUNT_drop_ipid_zero
+/* ...up to this one, where the same verdicts in observe mode begin (in the
+ * same order: would_drop_X is drop_X + COUNT_OBSERVED)...
+ */
+#define COUNT_FIRST_WOULD_DROP COUNT_would_drop_ipid_zero
+#define COUNT_OBSERVED (COUNT_FIRST_WOULD_DROP - COUNT_FIRST_DROP)
 /* ...up to this one; the rest count events, not packets' verdicts. */
 #define COUNT_FIRST_EVENT COUNT_queries_recorded
 
@@ -72,6 +91,10 @@ enum clean_dns_rule {
 	RULE_HOP_COUNT = 1 << 6, /* TTL/hop limit unlike the resolver's TCP */
 	RULE_FLOW_LABEL = 1 << 7, /* IPv6 flow label 0 */
 	RULE_QUERY_ECHO = 1 << 8, /* RD or type unlike the query's */
+	/* Not a rule: the resolver's rules run and count would_drop_X, and
+	 * its answers pass (a safe rollout, one resolver at a time).
+	 */
+	RULE_OBSERVE = 1 << 15,
 };
 
 #define RULES_ALL 0x1ff
@@ -163,6 +186,12 @@ enum clean_dns_setting {
 	SETTING_HOP_TOLERANCE = 1 << 0,
 	SETTING_HOP_MAX_AGE = 1 << 1,
 	SETTING_QUERY_MAX_AGE = 1 << 2,
+	SETTING_MODE = 1 << 3,
+};
+
+enum clean_dns_mode {
+	MODE_ENFORCE = 0, /* drop what a rule matches (the default) */
+	MODE_OBSERVE = 1, /* count would_drop_X and pass, for every resolver */
 };
 
 struct clean_dns_settings {
@@ -170,6 +199,7 @@ struct clean_dns_settings {
 	__u32 hop_tolerance; /* hops a UDP answer may differ by (default 1) */
 	__u32 hop_max_age_sec; /* a learned profile expires (default 3600) */
 	__u32 query_max_age_ms; /* a recorded query expires (default 5000) */
+	__u32 mode; /* enum clean_dns_mode */
 };
 
 #define HOP_TOLERANCE_DEFAULT 1
@@ -182,6 +212,31 @@ struct clean_dns_settings {
  * client sends a few queries of at most 64 KiB each.
  */
 #define TCP_ACK_WINDOW (256 * 1024)
+
+/* What the ingress programs report of each drop and would-be drop, on the
+ * cdns_events ring buffer (`clean-dns watch`) and into the per-CPU
+ * cdns_log ring of the last LOG_EVENTS_PER_CPU (`clean-dns log`).
+ */
+#define EVENT_QNAME_LEN 48
+struct clean_dns_event {
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u8 resolver[16]; /* the answer's source, IPv4-mapped for IPv4 */
+	__u8 answer[16]; /* its A/AAAA address (IPv4-mapped), zero if none */
+	__be16 client_port;
+	__be16 txid;
+	__u16 qtype; /* 0 when the question could not be read */
+	__u16 reason; /* the counter: drop_X or would_drop_X */
+	__u8 qname[EVENT_QNAME_LEN]; /* the question name's first bytes, wire format */
+};
+
+#define LOG_EVENTS_PER_CPU 32
+/* One CPU's ring of its last events; next counts every event it wrote. */
+struct clean_dns_log {
+	__u64 next;
+	struct clean_dns_event events[LOG_EVENTS_PER_CPU];
+};
+
+#define EVENTS_RINGBUF_BYTES (64 * 1024)
 
 #define RESOLVERS_MAX 1024
 #define BOGUS_MAX 4096

@@ -507,6 +507,29 @@ static int setup_query_max_age_zero(const struct cdns_maps *m)
 	return cdns_set(m, &s);
 }
 
+/* Observe mode for every resolver, with a forged-address pool listed. */
+static int setup_observe_all(const struct cdns_maps *m)
+{
+	struct clean_dns_settings s = { .set_mask = SETTING_MODE, .mode = MODE_OBSERVE };
+
+	return cdns_set(m, &s) ?: cdns_add_bogus(m, "203.0.113.66", 32);
+}
+
+/* Back to enforcing after observing: the mode is set, to enforce. */
+static int setup_enforce_again(const struct cdns_maps *m)
+{
+	struct clean_dns_settings s = { .set_mask = SETTING_MODE, .mode = MODE_ENFORCE };
+
+	return cdns_set(m, &s);
+}
+
+/* One resolver observed (every rule), the others enforced. */
+static int setup_observe_one(const struct cdns_maps *m)
+{
+	return cdns_add_resolver(m, "198.51.100.153", 32, RULES_ALL | RULE_OBSERVE) ?:
+		       cdns_add_resolver(m, "2001:db8:55::53", 128, RULES_ALL | RULE_OBSERVE);
+}
+
 static int setup_bogus_pool(const struct cdns_maps *m)
 {
 	int err = 0;
@@ -775,6 +798,56 @@ static const struct scenario scenarios[] = {
 		  { V6(.src = "2001:db8:54::53", .flow_label = 0xbeef, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
 		{ INGRESS_XDP, "flow label 0 from a default resolver (no such rule)",
 		  { V6(.src = "2606:4700:4700::1111", .flow_label_zero = true, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+	} },
+	{ "observe mode, every resolver: each rule counts would_drop and passes", setup_observe_all, {
+		{ INGRESS_XDP, "IPv4 ID 0", { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_would_drop_ipid_zero },
+		{ INGRESS_TC, "DF alone (tc)", { V4(.frag_off = 0x4000, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_would_drop_df },
+		{ INGRESS_XDP_L3, "AA with RD (L3)", { .no_link = true, V4(.dns = DNS_RESPONSE(0x8580)) }, false, COUNT_would_drop_aa_single },
+		{ INGRESS_XDP, "name written out",
+		  { V4(.dns = DNS_RESPONSE(0x8180, .an = { ANSWER_A(.name_written_out = true) })) }, false, COUNT_would_drop_name_uncompressed },
+		{ INGRESS_XDP, "listed address", { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .an = { { .type = 1, A_RDATA(203, 0, 113, 66) } })) },
+		  false, COUNT_would_drop_bogus_addr },
+		{ INGRESS_XDP, "an A answer to an MX question", { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .qtype = 15)) },
+		  false, COUNT_would_drop_query_echo_type },
+		{ EGRESS, "EDNS query recorded", { QUERY_V4("1.1.1.1", .dns = QUERY()) }, false, COUNT_queries_recorded },
+		{ INGRESS_XDP, "QR=0 with the query's port and ID", { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x0100)) },
+		  false, COUNT_would_drop_query_echo_qr },
+		{ INGRESS_TC, "no OPT (tc)", { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_would_drop_edns_echo },
+		{ INGRESS_XDP, "RD cleared", { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8080, .opt = true)) }, false, COUNT_would_drop_query_echo_rd },
+		{ INGRESS_XDP, "question type AAAA to an A query",
+		  { FORGED_2025("1.1.1.1", .dns = DNS_RESPONSE(0x8180, .opt = true, .qtype = 28, .an = { ANSWER_AAAA() })) },
+		  false, COUNT_would_drop_query_echo_qtype },
+		{ INGRESS_XDP, "the would-be drops left the record: the genuine answer clears it",
+		  { V4(.src = "1.1.1.1", .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_pass_clean },
+		{ EGRESS, "our SYN to 1.1.1.1:53", { SYN_V4("1.1.1.1") }, false, COUNT_hop_count_syns_recorded },
+		{ INGRESS_XDP, "its SYN-ACK (TTL 55)", { SYNACK_V4("1.1.1.1", 55) }, false, COUNT_NONE },
+		{ INGRESS_XDP, "its answer segment (TTL 55)", { DATA_V4("1.1.1.1", 55) }, false, COUNT_hop_count_learned },
+		{ INGRESS_XDP, "TTL 60", { V4(.src = "1.1.1.1", .ttl = 60, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_would_drop_hop_count },
+	} },
+	{ "observe mode, every resolver: IPv6 flow label; passing verdicts unchanged", setup_observe_all, {
+		{ INGRESS_XDP, "flow label 0", { V6(.src = "2001:db8:54::53", .flow_label_zero = true, .dns = DNS_RESPONSE(0x8180, .opt = true)) },
+		  false, COUNT_would_drop_flow_label },
+		{ INGRESS_XDP, "genuine", { V4(.dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "two answers", { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180, .an_count = 2, .an = { ANSWER_A(), ANSWER_A() })) },
+		  false, COUNT_pass_multi_answer },
+		{ INGRESS_XDP, "unprotected source", { V4(.src = "192.0.2.99", .ip_id = 0, .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_unprotected },
+	} },
+	{ "mode set back to enforce", setup_enforce_again, {
+		{ INGRESS_XDP, "IPv4 ID 0 is dropped", { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_ipid_zero },
+		{ INGRESS_TC, "AA with RD is dropped (tc)", { V4(.dns = DNS_RESPONSE(0x8580)) }, true, COUNT_drop_aa_single },
+	} },
+	{ "observe mode for one resolver, the others enforced", setup_observe_one, {
+		{ INGRESS_XDP, "observed resolver, IPv4 ID 0", { V4(.src = "198.51.100.153", .ip_id = 0, .dns = DNS_RESPONSE(0x8180)) },
+		  false, COUNT_would_drop_ipid_zero },
+		{ INGRESS_TC, "observed resolver, AA (tc)", { V4(.src = "198.51.100.153", .dns = DNS_RESPONSE(0x8580)) },
+		  false, COUNT_would_drop_aa_single },
+		{ INGRESS_XDP_L3, "observed resolver, DF (L3)", { .no_link = true, V4(.src = "198.51.100.153", .frag_off = 0x4000, .dns = DNS_RESPONSE(0x8180)) },
+		  false, COUNT_would_drop_df },
+		{ INGRESS_XDP, "observed IPv6 resolver, flow label 0",
+		  { V6(.src = "2001:db8:55::53", .flow_label_zero = true, .dns = DNS_RESPONSE(0x8180, .opt = true)) }, false, COUNT_would_drop_flow_label },
+		{ INGRESS_XDP, "observed resolver, genuine", { V4(.src = "198.51.100.153", .dns = DNS_RESPONSE(0x8180)) }, false, COUNT_pass_clean },
+		{ INGRESS_XDP, "8.8.8.8 is still enforced", { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_ipid_zero },
+		{ INGRESS_TC, "8.8.8.8 is still enforced (tc)", { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180)) }, true, COUNT_drop_ipid_zero },
 	} },
 };
 /* clang-format on */
