@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Parsing and printing of addresses: [ADDR]:PORT, HOST:PORT and
- * socks5://[USER:PASS@]HOST:PORT.
+ * socks5://[USER[:PASS]@]HOST:PORT.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,17 +68,18 @@ int parse_proxy_url(const char *text, struct fwd_proxy *proxy)
 	rest = text + strlen(scheme);
 	at = strrchr(rest, '@');
 	if (at) {
+		/* "USER@": the password comes from elsewhere (config.c). */
 		colon = memchr(rest, ':', (size_t)(at - rest));
-		if (!colon)
-			return -EINVAL;
-		user_len = (size_t)(colon - rest);
-		pass_len = (size_t)(at - colon - 1);
+		user_len = (size_t)((colon ? colon : at) - rest);
+		pass_len = colon ? (size_t)(at - colon - 1) : 0;
 		/* RFC 1929 carries each in a one-byte length. */
-		if (user_len == 0 || user_len > 255 || pass_len == 0 || pass_len > 255)
+		if (user_len == 0 || user_len > 255 || (colon && pass_len == 0) || pass_len > 255)
 			return -EINVAL;
 		memcpy(proxy->user, rest, user_len);
-		memcpy(proxy->pass, colon + 1, pass_len);
+		if (colon)
+			memcpy(proxy->pass, colon + 1, pass_len);
 		proxy->has_auth = true;
+		proxy->pass_in_url = colon != NULL;
 		rest = at + 1;
 	}
 	proxy->present = true;
@@ -149,4 +150,21 @@ void format_fd_peer(int fd, char *out, size_t size)
 		return;
 	}
 	format_sockaddr((struct sockaddr *)&ss, out, size);
+}
+
+/* URL as it may be shown: "socks5://alice:***@host:1080".  Every message
+ * that quotes a proxy goes through this; the password never does.
+ */
+void redact_url(const char *url, char *out, size_t size)
+{
+	const char *rest = strstr(url, "://"), *at, *colon;
+
+	rest = rest ? rest + 3 : url;
+	at = strrchr(rest, '@');
+	colon = at ? memchr(rest, ':', (size_t)(at - rest)) : NULL;
+	if (!colon) {
+		snprintf(out, size, "%s", url);
+		return;
+	}
+	snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
 }

@@ -3,6 +3,7 @@
  * relay (relay.c), close with one log line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@ static struct flow *flows, *graveyard;
 static int nflows;
 static uint64_t next_tick_ms = UINT64_MAX;
 static uint64_t accept_retry_ms; /* listeners paused for lack of descriptors */
+static int reserve_fd = -1; /* given up to refuse a client when out of them */
 
 static const char *const mode_name[] = { "auto", "sockmap", "splice", "copy" };
 
@@ -173,8 +175,9 @@ void flow_close(struct flow *f, const char *reason, int reset_side)
 	counters.active--;
 	if (reset_side != RESET_NONE)
 		counters.resets++;
-	if (nflows-- == cfg.max_conns && !accept_retry_ms)
-		listeners_pause(false);
+	nflows--;
+	limits_put(&f->client);
+	f->listener->flows--;
 	/* Freed after the epoll batch: a later event may still point here. */
 	f->dead = true;
 	f->next = graveyard;
@@ -215,11 +218,18 @@ static void flow_fail(struct flow *f, const char *fmt, ...)
 	flow_close(f, reason, RESET_NONE);
 }
 
-/* A socket failed: the other side learns it the same way, with a reset. */
+/* A socket failed: the other side learns it the same way, with a reset.
+ * Duplicated bytes the verdict could not cut (-EILSEQ) reached one side
+ * and may have reached either: both are reset, neither sees a clean end.
+ */
 static void flow_abort(struct flow *f, int side, int err)
 {
 	char reason[96];
 
+	if (err == -EILSEQ) {
+		flow_close(f, "overlap not cut: stream corrupt", RESET_BOTH);
+		return;
+	}
 	snprintf(reason, sizeof(reason), "%s %s", side == 0 ? "client" : "upstream",
 		 err == -ECONNRESET || err == ECONNRESET ? "reset" :
 							   strerror(err < 0 ? -err : err));
@@ -254,6 +264,9 @@ static void start_relay(struct flow *f)
 {
 	int err;
 
+	/* The first look for --idle-timeout; flow_tick keeps looking. */
+	if (cfg.idle_timeout_s)
+		tick_at(f->active_ms + (uint64_t)cfg.idle_timeout_s * 1000);
 	relay_start(f);
 	err = relay_pump(f);
 	if (err)
@@ -329,72 +342,184 @@ static void connected(struct flow *f)
 	flow_update_events(f);
 }
 
+/* Closes an accepted connection with a reset (SO_LINGER 0): the client
+ * learns at once, and nothing of it waits in the accept queue.  One line
+ * a second at most: a flood must not flood the log.
+ */
+static void refuse(int fd, const struct sockaddr_storage *ss, const char *why, uint64_t *counter)
+{
+	static uint64_t next_log_ms, unlogged;
+	struct linger abort_close = { .l_onoff = 1, .l_linger = 0 };
+	char client[64];
+	uint64_t now = now_ms();
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close));
+	close(fd);
+	(*counter)++;
+	if (now < next_log_ms) {
+		unlogged++;
+		return;
+	}
+	format_sockaddr((const struct sockaddr *)ss, client, sizeof(client));
+	logmsg("refused client=%s: %s (reset; %llu more refused since the last such line)", client,
+	       why, (unsigned long long)unlogged);
+	unlogged = 0;
+	next_log_ms = now + 1000;
+}
+
+/* Out of descriptors: accept() fails and the connection would wait in the
+ * queue.  A descriptor kept in reserve is given up for the moment it takes
+ * to accept and reset one; false if there is none to give.
+ */
+static bool refuse_without_fd(struct fwd_listener *l)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+	int fd;
+
+	if (reserve_fd < 0)
+		return false;
+	close(reserve_fd);
+	fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(fd, &ss, "out of file descriptors", &counters.refused_fds);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && reserve_fd >= 0;
+}
+
+static void accept_failed(struct fwd_listener *l)
+{
+	if (errno == EMFILE || errno == ENFILE) {
+		if (refuse_without_fd(l))
+			return;
+		/* No descriptor even in reserve: the listener would wake us
+		 * again at once.  Stop accepting for a while.
+		 */
+		logmsg("accept on %s: %s (%d flows); pausing accepts", l->listen_text,
+		       strerror(EMFILE), nflows);
+		listeners_pause(true);
+		accept_retry_ms = now_ms() + 100;
+		tick_at(accept_retry_ms);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
+		logmsg("accept on %s: %s", l->listen_text, strerror(errno));
+	}
+}
+
+/* Why this client may not have a flow now, or NULL. */
+static const char *refusal(const struct sockaddr_storage *ss, uint64_t **counter)
+{
+	int err;
+
+	if (!limits_allowed(ss)) {
+		*counter = &counters.refused_allow;
+		return "not in --allow";
+	}
+	if (nflows >= cfg.max_conns) {
+		*counter = &counters.refused_max;
+		return "--max-conns reached";
+	}
+	err = limits_take(ss);
+	if (err) {
+		*counter = &counters.refused_per_ip;
+		return err == -EUSERS ? "--max-conns-per-ip reached" : strerror(-err);
+	}
+	return NULL;
+}
+
+static struct flow *flow_new(struct fwd_listener *l, int cfd, const struct sockaddr_storage *ss)
+{
+	struct flow *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->ep[0].kind = KIND_FLOW_CLIENT;
+	f->ep[1].kind = KIND_FLOW_UPSTREAM;
+	f->ep[0].flow = f->ep[1].flow = f;
+	f->fd[0] = cfd;
+	f->fd[1] = -1;
+	f->listener = l;
+	l->flows++;
+	f->client = *ss;
+	f->start_ms = f->active_ms = now_ms();
+	f->deadline_ms = f->start_ms + (uint64_t)cfg.connect_timeout_ms;
+	f->phase = PH_CONNECT;
+	format_sockaddr((const struct sockaddr *)ss, f->client_text, sizeof(f->client_text));
+	f->next = flows;
+	if (flows)
+		flows->prev = f;
+	flows = f;
+	counters.active++;
+	nflows++;
+	return f;
+}
+
+static void flow_connect(struct flow *f)
+{
+	const struct fwd_listener *l = f->listener;
+	const struct fwd_hostport *to = l->proxy.present ? &l->proxy.server : &l->target;
+	int ufd;
+
+	tick_at(f->deadline_ms);
+	set_keepalive(f->fd[0]);
+	ufd = socket(to->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ufd < 0) {
+		flow_fail(f, "socket: %s", strerror(errno));
+		return;
+	}
+	f->fd[1] = ufd;
+	set_keepalive(ufd);
+	if (connect(ufd, (const struct sockaddr *)&to->addr.ss, to->addr.len) == 0) {
+		connected(f);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(errno));
+		return;
+	}
+	flow_update_events(f);
+}
+
+/* The reserve descriptor, taken while there are descriptors to take. */
+void flow_init(void)
+{
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* At most this many per listener event: the loop stays fair under a flood
+ * (the listener, level-triggered, wakes us again).
+ */
+#define ACCEPT_BATCH 64
+
 void flow_accept(struct fwd_listener *l)
 {
-	const struct fwd_hostport *to = l->proxy.present ? &l->proxy.server : &l->target;
+	struct sockaddr_storage ss;
+	const char *why;
+	uint64_t *counter;
+	socklen_t len;
 	struct flow *f;
-	int cfd, ufd;
+	int cfd, i;
 
-	while (nflows < cfg.max_conns) {
-		cfd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		memset(&ss, 0, sizeof(ss));
+		len = sizeof(ss);
+		cfd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
-			if (errno == EMFILE || errno == ENFILE) {
-				/* Out of descriptors: the listener would wake us
-				 * again at once.  Stop accepting for a while.
-				 */
-				logmsg("accept on %s: %s (%d flows); pausing accepts",
-				       l->listen_text, strerror(errno), nflows);
-				listeners_pause(true);
-				accept_retry_ms = now_ms() + 100;
-				tick_at(accept_retry_ms);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
-				   errno != ECONNABORTED) {
-				logmsg("accept on %s: %s", l->listen_text, strerror(errno));
-			}
+			accept_failed(l);
 			return;
 		}
 		counters.accepted++;
-		f = calloc(1, sizeof(*f));
+		why = refusal(&ss, &counter);
+		if (why) {
+			refuse(cfd, &ss, why, counter);
+			continue;
+		}
+		f = flow_new(l, cfd, &ss);
 		if (!f) {
-			close(cfd);
+			limits_put(&ss);
+			refuse(cfd, &ss, "out of memory", &counters.refused_max);
 			continue;
 		}
-		f->ep[0].kind = KIND_FLOW_CLIENT;
-		f->ep[1].kind = KIND_FLOW_UPSTREAM;
-		f->ep[0].flow = f->ep[1].flow = f;
-		f->fd[0] = cfd;
-		f->fd[1] = -1;
-		f->listener = l;
-		f->start_ms = now_ms();
-		f->deadline_ms = f->start_ms + (uint64_t)cfg.connect_timeout_ms;
-		f->phase = PH_CONNECT;
-		format_fd_peer(cfd, f->client_text, sizeof(f->client_text));
-		f->next = flows;
-		if (flows)
-			flows->prev = f;
-		flows = f;
-		counters.active++;
-		if (++nflows == cfg.max_conns)
-			listeners_pause(true);
-		tick_at(f->deadline_ms);
-		set_keepalive(cfd);
-
-		ufd = socket(to->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (ufd < 0) {
-			flow_fail(f, "socket: %s", strerror(errno));
-			continue;
-		}
-		f->fd[1] = ufd;
-		set_keepalive(ufd);
-		if (connect(ufd, (const struct sockaddr *)&to->addr.ss, to->addr.len) == 0) {
-			connected(f);
-			continue;
-		}
-		if (errno != EINPROGRESS) {
-			flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(errno));
-			continue;
-		}
-		flow_update_events(f);
+		flow_connect(f);
 	}
 }
 
@@ -460,6 +585,20 @@ void flow_kick(uint64_t cookie)
 			relay_kick(f, cookie);
 }
 
+/* --idle-timeout: no byte either way for that long.  The attacker is a
+ * client that connects and then sends nothing, to hold a slot for good
+ * (TCP keepalive does not help: its kernel answers the probes).
+ */
+static bool idle_expired(struct flow *f, uint64_t now)
+{
+	uint64_t limit = (uint64_t)cfg.idle_timeout_s * 1000;
+
+	if (!limit || f->active_ms + limit > now)
+		return false;
+	relay_refresh_active(f);
+	return f->active_ms + limit <= now;
+}
+
 void flow_tick(uint64_t now)
 {
 	struct flow *f, *next;
@@ -468,8 +607,9 @@ void flow_tick(uint64_t now)
 	next_tick_ms = now + 1000;
 	if (accept_retry_ms && now >= accept_retry_ms) {
 		accept_retry_ms = 0;
-		if (nflows < cfg.max_conns)
-			listeners_pause(false);
+		if (reserve_fd < 0)
+			reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		listeners_pause(false);
 	} else if (accept_retry_ms) {
 		tick_at(accept_retry_ms);
 	}
@@ -483,6 +623,15 @@ void flow_tick(uint64_t now)
 				continue;
 			}
 			tick_at(f->deadline_ms);
+			continue;
+		}
+		if (idle_expired(f, now)) {
+			char reason[64];
+
+			snprintf(reason, sizeof(reason), "idle timeout: no byte for %d s",
+				 cfg.idle_timeout_s);
+			counters.idle_closed++;
+			flow_close(f, reason, RESET_BOTH);
 			continue;
 		}
 		when = relay_next_check(f);
@@ -507,4 +656,32 @@ void flow_abort_all(const char *reason)
 {
 	while (flows)
 		flow_close(flows, reason, RESET_BOTH);
+}
+
+/* One line per flow for --status: addresses, mode, bytes each way (the
+ * verdict's counters included), age and time since the last byte.
+ */
+void flow_status(FILE *out, uint64_t now)
+{
+	static const char *const phase_name[] = { "connect", "socks5", "socks5", "socks5",
+						  "relay" };
+	char target[FWD_MAX_HOST + 16];
+	uint64_t up, down;
+	struct flow *f;
+
+	for (f = flows; f; f = f->next) {
+		up = down = 0;
+		if (f->phase == PH_RELAY) {
+			relay_bytes(f, &up, &down);
+			relay_refresh_active(f);
+		}
+		hostport_text(&f->listener->target, target, sizeof(target));
+		fprintf(out,
+			"flow client=%s listen=%s target=%s phase=%s mode=%s up=%llu down=%llu "
+			"age=%.3fs idle=%.3fs\n",
+			f->client_text, f->listener->listen_text, target, phase_name[f->phase],
+			f->phase == PH_RELAY ? mode_name[f->mode] : "none", (unsigned long long)up,
+			(unsigned long long)down, (double)(now - f->start_ms) / 1000,
+			(double)(now > f->active_ms ? now - f->active_ms : 0) / 1000);
+	}
 }

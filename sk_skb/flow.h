@@ -64,6 +64,11 @@ struct flow {
 	 */
 	uint64_t acked_extra[2];
 	struct fwd_listener *listener;
+	struct sockaddr_storage client; /* counted by limits_take() */
+	/* Last time a byte moved either way, for --idle-timeout: bytes the
+	 * helper moved, or the verdict's last_ns in sockmap mode.
+	 */
+	uint64_t active_ms;
 	enum flow_phase phase;
 	enum fwd_mode mode;
 	uint8_t out[600];
@@ -91,6 +96,9 @@ uint32_t relay_wanted(const struct flow *f, int side);
 bool relay_fd_finished(const struct flow *f, int side);
 uint64_t relay_next_check(const struct flow *f);
 void relay_final_bytes(struct flow *f, uint64_t *up, uint64_t *down);
+void relay_bytes(const struct flow *f, uint64_t *up, uint64_t *down);
+/* f->active_ms brought up to date from the maps (sockmap mode). */
+void relay_refresh_active(struct flow *f);
 void relay_release(struct flow *f);
 bool relay_done(const struct flow *f);
 

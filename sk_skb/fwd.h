@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #define FWD_MAX_HOST 256
@@ -30,20 +31,40 @@ struct fwd_proxy {
 	bool present;
 	struct fwd_hostport server;
 	bool has_auth;
+	bool pass_in_url; /* USER:PASS@ written in the URL, not USER@ */
 	char user[FWD_MAX_CRED];
 	char pass[FWD_MAX_CRED];
 };
 
 /* What epoll's data pointer refers to: a listener or one side of a flow. */
-enum fwd_kind { KIND_LISTENER, KIND_SIGNAL, KIND_EVENTS, KIND_FLOW_CLIENT, KIND_FLOW_UPSTREAM };
+enum fwd_kind {
+	KIND_LISTENER,
+	KIND_SIGNAL,
+	KIND_EVENTS,
+	KIND_STATUS,
+	KIND_FLOW_CLIENT,
+	KIND_FLOW_UPSTREAM
+};
 
 struct fwd_listener {
 	enum fwd_kind kind; /* first: epoll data points here */
 	int fd;
 	char listen_text[FWD_MAX_HOST + 8];
+	struct fwd_hostport listen;
 	struct fwd_hostport target;
 	struct fwd_proxy proxy;
+	bool from_cmdline; /* -l, not -c: a reload keeps it as it is */
+	/* Flows that point here.  A listener a reload removed is freed only
+	 * once the last of them has closed: their log lines name it.
+	 */
+	int flows;
 	struct fwd_listener *next;
+};
+
+/* --allow: IPv4 as IPv4-mapped IPv6, bits counted in the 128. */
+struct fwd_cidr {
+	uint8_t addr[16];
+	int bits;
 };
 
 struct fwd_config {
@@ -51,7 +72,14 @@ struct fwd_config {
 	enum fwd_mode mode;
 	const char *maps_dir;
 	const char *user;
+	const char *config_path; /* -c, read again on SIGHUP */
+	const char *password_file; /* --proxy-password-file */
+	const char *status_path; /* --status-socket */
 	int max_conns;
+	int max_per_ip; /* 0: no limit */
+	int idle_timeout_s; /* 0: none */
+	struct fwd_cidr *allow; /* NULL: everyone */
+	int nallow;
 	int connect_timeout_ms;
 	int drain_timeout_ms;
 	uint64_t queue_limit;
@@ -62,7 +90,12 @@ struct fwd_config {
 };
 
 struct fwd_counters {
-	uint64_t accepted, active, refused_limit, failed, closed, resets;
+	uint64_t accepted, active, failed, closed, resets;
+	/* refused at once with a reset: --max-conns, --max-conns-per-ip,
+	 * --allow, out of descriptors
+	 */
+	uint64_t refused_max, refused_per_ip, refused_allow, refused_fds;
+	uint64_t idle_closed;
 	uint64_t bytes_up, bytes_down;
 	uint64_t by_mode[4];
 	uint64_t pauses, resumes, fallbacks, overlap_cut;
@@ -75,6 +108,7 @@ extern int epfd;
 /* addr.c */
 int parse_hostport(const char *text, struct fwd_hostport *hp, bool allow_empty_host);
 int parse_proxy_url(const char *text, struct fwd_proxy *proxy);
+void redact_url(const char *url, char *out, size_t size);
 int resolve_hostport(struct fwd_hostport *hp, bool passive);
 void format_sockaddr(const struct sockaddr *sa, char *out, size_t size);
 void format_fd_peer(int fd, char *out, size_t size);
@@ -103,6 +137,19 @@ enum socks5_next {
 enum socks5_next socks5_parse_reply(enum socks5_stage stage, bool has_auth, const uint8_t *reply,
 				    size_t len, size_t *want, char *reason, size_t size);
 
+/* config.c: listeners from -l/-t/-x and -c, and their proxy passwords. */
+int config_add(struct fwd_listener **list, const char *listen, const char *target,
+	       const char *proxy, bool from_cmdline);
+int config_read(const char *path, struct fwd_listener **list);
+int config_passwords(struct fwd_listener *list);
+void config_free(struct fwd_listener *list);
+
+/* limits.c: --allow and --max-conns-per-ip. */
+int cidr_parse(const char *text, struct fwd_cidr *c);
+bool limits_allowed(const struct sockaddr_storage *ss);
+int limits_take(const struct sockaddr_storage *ss);
+void limits_put(const struct sockaddr_storage *ss);
+
 /* kmaps.c: the pinned maps of sockfwd-load. */
 int kmaps_open(const char *dir);
 void kmaps_close(void);
@@ -118,6 +165,7 @@ struct sockfwd_state;
 int kmaps_state(uint64_t cookie, struct sockfwd_state *state);
 void kmaps_forget(uint64_t cookie);
 int kmaps_peers_count(void);
+int kmaps_sweep(void);
 
 /* kcheck.c: what the kernel's sockmap does, probed once at start.  Each
  * fact is "ok", "unknown" (not probed) or what went wrong ("stall", ...).
@@ -131,6 +179,7 @@ void kcheck_run(struct kfacts *k);
 const char *kcheck_sockmap_unsafe(const struct kfacts *k, char *why, size_t size);
 
 /* flow.c */
+void flow_init(void);
 void flow_accept(struct fwd_listener *l);
 void flow_event(void *ptr, uint32_t events);
 void flow_tick(uint64_t now_ms);
@@ -139,8 +188,20 @@ uint64_t flow_next_tick(void);
 void flow_abort_all(const char *reason);
 void flow_reap(void);
 int flow_count(void);
+void flow_status(FILE *out, uint64_t now);
 
+/* listen.c */
+int listeners_open(void);
 void listeners_pause(bool paused);
+void listeners_close(void);
+void listeners_reload(void);
+void listeners_reap(void);
+
+/* status.c: --status-socket and --status */
+int status_open(const char *path);
+void status_event(void *ptr, uint32_t events);
+int status_client(const char *path);
+
 uint64_t now_ms(void);
 void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,20 +49,29 @@ static int open_pinned(const char *dir, const char *name)
 /* Maps pinned by another build of sockfwd.o (another control block) would
  * be misread: say which, and how to get the right ones.
  */
-static int check_ctl_size(const char *dir)
+static int check_value_size(const char *dir, const char *name, int fd, size_t want)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 
-	if (bpf_obj_get_info_by_fd(ctl_fd, &info, &len) < 0)
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
 		return -errno;
-	if (info.value_size == sizeof(struct sockfwd_ctl))
+	if (info.value_size == want)
 		return 0;
 	fprintf(stderr,
-		"sockfwd: %s/%s holds %u-byte entries, this sockfwd writes %zu: "
+		"sockfwd: %s/%s holds %u-byte entries, this sockfwd expects %zu: "
 		"the maps come from another sockfwd.o; run sockfwd-load unload, then sockfwd-load\n",
-		dir, SOCKFWD_CTL_MAP, info.value_size, sizeof(struct sockfwd_ctl));
+		dir, name, info.value_size, want);
 	return -EPROTO;
+}
+
+static int check_ctl_size(const char *dir)
+{
+	int err = check_value_size(dir, SOCKFWD_CTL_MAP, ctl_fd, sizeof(struct sockfwd_ctl));
+
+	return err ? err :
+		     check_value_size(dir, SOCKFWD_STATE_MAP, state_fd,
+				      sizeof(struct sockfwd_state));
 }
 
 int kmaps_open(const char *dir)
@@ -222,4 +233,50 @@ static int count_keys(int fd)
 int kmaps_peers_count(void)
 {
 	return count_keys(peers_fd);
+}
+
+/* Keys of the hash at fd that are not keys of the SOCKHASH, at most max. */
+static int orphans(int fd, uint64_t *out, int max)
+{
+	uint64_t key, next, peer;
+	int n = 0, err;
+
+	err = bpf_map_get_next_key(fd, NULL, &next);
+	while (!err && n < max) {
+		key = next;
+		if (bpf_map_lookup_elem(peers_fd, &key, &peer) < 0 && errno == ENOENT)
+			out[n++] = key;
+		err = bpf_map_get_next_key(fd, &key, &next);
+	}
+	return n;
+}
+
+/* Control and state entries left by a helper that died (SIGKILL, a crash):
+ * its sockets closed and left the SOCKHASH by themselves, but the two
+ * hashes are ours to clean.  An entry is stale when its cookie is not in
+ * the SOCKHASH, and still not 100 ms later: a live helper (sharing the
+ * pins, --reuseport) inserts a flow within microseconds of writing its
+ * entries.  A flow that fell back to copy after a half insert keeps a
+ * control entry for its client socket without a SOCKHASH one; deleting it
+ * makes the verdict pass, which is what that entry said.  Returns how many
+ * entries went.
+ */
+int kmaps_sweep(void)
+{
+	static uint64_t first[2][SOCKFWD_MAX_SOCKS];
+	const struct timespec pause = { .tv_nsec = 100 * 1000 * 1000 };
+	int fds[2] = { ctl_fd, state_fd }, n[2], i, j, removed = 0;
+	uint64_t peer;
+
+	for (i = 0; i < 2; i++)
+		n[i] = orphans(fds[i], first[i], SOCKFWD_MAX_SOCKS);
+	if (n[0] + n[1] == 0)
+		return 0;
+	nanosleep(&pause, NULL);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < n[i]; j++)
+			if (bpf_map_lookup_elem(peers_fd, &first[i][j], &peer) < 0 &&
+			    errno == ENOENT && bpf_map_delete_elem(fds[i], &first[i][j]) == 0)
+				removed++;
+	return removed;
 }

@@ -26,10 +26,16 @@
 #include "fwd.h"
 
 #define DEFAULT_MAPS_DIR "/sys/fs/bpf/sockfwd"
+/* As nginx's stream proxy_timeout: long enough for an interactive session
+ * left alone for a while, short enough that idle clients give their slots
+ * back within minutes.
+ */
+#define DEFAULT_IDLE_TIMEOUT_S 600
 
 struct fwd_config cfg = {
 	.mode = MODE_AUTO,
 	.max_conns = 16384,
+	.idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S,
 	.connect_timeout_ms = 10000,
 	.drain_timeout_ms = 10000,
 	.queue_limit = UINT64_MAX, /* unset: scale_buffers() */
@@ -69,195 +75,35 @@ void logmsg(const char *fmt, ...)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sockfwd -l [ADDR]:PORT -t HOST:PORT [-x socks5://[USER:PASS@]HOST:PORT]\n"
+		"usage: sockfwd -l [ADDR]:PORT -t HOST:PORT [-x socks5://[USER@]HOST:PORT]\n"
 		"               [-l ... -t ... [-x ...]]... | -c FILE\n"
+		"               [--proxy-password-file FILE] [--allow CIDR]...\n"
+		"               [--max-conns N] [--max-conns-per-ip N] [--idle-timeout SECONDS]\n"
 		"               [--mode auto|sockmap|splice|copy] [--maps DIR] [--user USER]\n"
-		"               [--max-conns N] [--timeout MS] [--drain-timeout MS]\n"
+		"               [--timeout MS] [--drain-timeout MS] [--status-socket PATH]\n"
 		"               [--queue-limit BYTES] [--sndbuf BYTES] [--rcvbuf BYTES]\n"
 		"               [--reuseport] [-v]\n"
-		"  -c FILE   one \"listen target [proxy]\" per line, # starts a comment\n"
+		"       sockfwd --status[=PATH]\n"
+		"  -c FILE   one \"listen target [proxy]\" per line, # starts a comment;\n"
+		"            read again on SIGHUP.  A proxy may be written\n"
+		"            socks5://USER:PASS@HOST:PORT there, if the file is mode 0600\n"
+		"  -x        no password on the command line (every user can read it):\n"
+		"            USER@ and the password from --proxy-password-file FILE (mode\n"
+		"            0600, one line) or $SOCKFWD_PROXY_PASSWORD\n"
+		"  --allow CIDR  only clients in CIDR (repeatable; default everyone)\n"
+		"  --max-conns N (16384), --max-conns-per-ip N (0: no limit): past them a\n"
+		"            client is accepted and reset at once\n"
+		"  --idle-timeout SECONDS  reset both sides of a flow after so long\n"
+		"            without a byte either way (%d; 0: never)\n"
+		"  --status-socket PATH  answer --status on this unix socket (0600)\n"
+		"  --status  one line per flow: addresses, mode, bytes, age, idle time\n"
 		"  --maps    pinned maps of sockfwd-load (default $SOCKFWD_PIN_DIR or %s)\n"
 		"  --reuseport  SO_REUSEPORT on the listeners: sockfwd processes started\n"
 		"            with it share a listen address; the kernel hands each new\n"
 		"            connection to one of them by a hash of its addresses and ports\n"
-		"SIGUSR1 logs counters, SIGTERM stops accepting and finishes flows.\n",
-		DEFAULT_MAPS_DIR);
-}
-
-static struct fwd_listener *add_listener(const char *listen)
-{
-	struct fwd_listener *l = calloc(1, sizeof(*l)), **tail = &cfg.listeners;
-
-	if (!l)
-		return NULL;
-	l->kind = KIND_LISTENER;
-	l->fd = -1;
-	snprintf(l->listen_text, sizeof(l->listen_text), "%s", listen);
-	if (parse_hostport(listen, &l->target, true) < 0) {
-		fprintf(stderr, "sockfwd: bad listen address '%s': want [ADDR]:PORT\n", listen);
-		free(l);
-		return NULL;
-	}
-	/* target holds the listen address until -t replaces it */
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = l;
-	return l;
-}
-
-static int parse_target(struct fwd_listener *l, const char *target, const char *proxy,
-			struct fwd_hostport *listen_out)
-{
-	*listen_out = l->target;
-	if (parse_hostport(target, &l->target, false) < 0) {
-		fprintf(stderr, "sockfwd: bad target '%s': want HOST:PORT\n", target);
-		return -EINVAL;
-	}
-	if (proxy && parse_proxy_url(proxy, &l->proxy) < 0) {
-		fprintf(stderr, "sockfwd: bad proxy '%s': want socks5://[USER:PASS@]HOST:PORT\n",
-			proxy);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Listen addresses are kept aside until every listener is parsed. */
-static struct fwd_hostport listen_addrs[256];
-static int nlisten;
-
-static int add_pair(const char *listen, const char *target, const char *proxy)
-{
-	struct fwd_listener *l;
-
-	if (nlisten == (int)(sizeof(listen_addrs) / sizeof(listen_addrs[0]))) {
-		fprintf(stderr, "sockfwd: too many listeners\n");
-		return -E2BIG;
-	}
-	l = add_listener(listen);
-	if (!l)
-		return -EINVAL;
-	return parse_target(l, target, proxy, &listen_addrs[nlisten++]);
-}
-
-static int read_config(const char *path)
-{
-	char line[1024], *word[4], *save, *p;
-	int lineno = 0, n, err = 0;
-	FILE *file = fopen(path, "r");
-
-	if (!file) {
-		err = -errno;
-		fprintf(stderr, "sockfwd: cannot open %s: %s\n", path, strerror(-err));
-		return err;
-	}
-	while (fgets(line, sizeof(line), file)) {
-		lineno++;
-		/* Else the rest of the line would be read as the next one. */
-		if (!strchr(line, '\n') && !feof(file)) {
-			fprintf(stderr, "sockfwd: %s:%d: line longer than %zu characters\n", path,
-				lineno, sizeof(line) - 2);
-			err = -EINVAL;
-			goto out;
-		}
-		p = strchr(line, '#');
-		if (p)
-			*p = '\0';
-		n = 0;
-		for (p = strtok_r(line, " \t\r\n", &save); p && n < 4;
-		     p = strtok_r(NULL, " \t\r\n", &save))
-			word[n++] = p;
-		if (n == 0)
-			continue;
-		if (n < 2 || n > 3) {
-			fprintf(stderr, "sockfwd: %s:%d: want \"listen target [proxy]\"\n", path,
-				lineno);
-			err = -EINVAL;
-			goto out;
-		}
-		err = add_pair(word[0], word[1], n == 3 ? word[2] : NULL);
-		if (err) {
-			fprintf(stderr, "sockfwd: %s:%d: %s\n", path, lineno, strerror(-err));
-			goto out;
-		}
-	}
-	if (ferror(file)) {
-		err = -errno;
-		fprintf(stderr, "sockfwd: cannot read %s: %s\n", path, strerror(-err));
-	}
-out:
-	fclose(file);
-	return err;
-}
-
-static int open_listener(struct fwd_listener *l, struct fwd_hostport *addr)
-{
-	const char *hint = "";
-	int fd, err, one = 1, zero = 0;
-
-	err = resolve_hostport(addr, true);
-	/* Through a proxy, the proxy resolves the target name. */
-	if (!err && !l->proxy.present)
-		err = resolve_hostport(&l->target, false);
-	if (!err && l->proxy.present)
-		err = resolve_hostport(&l->proxy.server, false);
-	if (err)
-		return err;
-	fd = socket(addr->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Every process with --reuseport on ADDR:PORT gets its own accept queue;
-	 * the kernel picks one per SYN by a hash of the 4-tuple.
-	 */
-	if (cfg.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
-		err = -errno;
-		close(fd);
-		goto out;
-	}
-	/* "[::]:P" and ":P" take both families; "0.0.0.0:P" can sit beside. */
-	if (addr->addr.ss.ss_family == AF_INET6 && addr->host[0] == '\0')
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&addr->addr.ss, addr->addr.len) < 0 ||
-	    listen(fd, 4096) < 0) {
-		err = -errno;
-		close(fd);
-		goto out;
-	}
-	l->fd = fd;
-	return 0;
-out:
-	if (err == -EADDRINUSE)
-		hint = cfg.reuseport ?
-			       " (held by a socket without SO_REUSEPORT, or another user's)" :
-			       " (processes sharing an address all need --reuseport)";
-	fprintf(stderr, "sockfwd: cannot listen on %s: %s%s\n", l->listen_text, strerror(-err),
-		hint);
-	return err;
-}
-
-void listeners_pause(bool paused)
-{
-	struct fwd_listener *l;
-
-	for (l = cfg.listeners; l; l = l->next) {
-		struct epoll_event ev = { .events = paused ? 0 : EPOLLIN, .data.ptr = l };
-
-		if (l->fd >= 0)
-			epoll_ctl(epfd, EPOLL_CTL_MOD, l->fd, &ev);
-	}
-}
-
-static void close_listeners(void)
-{
-	struct fwd_listener *l;
-
-	for (l = cfg.listeners; l; l = l->next) {
-		if (l->fd >= 0)
-			close(l->fd);
-		l->fd = -1;
-	}
+		"SIGUSR1 logs counters, SIGHUP reads -c FILE again (running flows go on),\n"
+		"SIGTERM stops accepting and finishes flows.\n",
+		DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MAPS_DIR);
 }
 
 static int drop_privileges(const char *user)
@@ -281,11 +127,16 @@ static int drop_privileges(const char *user)
 static void log_counters(void)
 {
 	logmsg("counters accepted=%llu active=%llu closed=%llu failed=%llu resets=%llu "
+	       "refused_max=%llu refused_per_ip=%llu refused_allow=%llu refused_fds=%llu "
+	       "idle_closed=%llu "
 	       "bytes_up=%llu bytes_down=%llu sockmap=%llu splice=%llu copy=%llu "
 	       "fallbacks=%llu pauses=%llu resumes=%llu overlap_cut=%llu map_entries=%d",
 	       (unsigned long long)counters.accepted, (unsigned long long)counters.active,
 	       (unsigned long long)counters.closed, (unsigned long long)counters.failed,
-	       (unsigned long long)counters.resets, (unsigned long long)counters.bytes_up,
+	       (unsigned long long)counters.resets, (unsigned long long)counters.refused_max,
+	       (unsigned long long)counters.refused_per_ip,
+	       (unsigned long long)counters.refused_allow, (unsigned long long)counters.refused_fds,
+	       (unsigned long long)counters.idle_closed, (unsigned long long)counters.bytes_up,
 	       (unsigned long long)counters.bytes_down,
 	       (unsigned long long)counters.by_mode[MODE_SOCKMAP],
 	       (unsigned long long)counters.by_mode[MODE_SPLICE],
@@ -302,10 +153,13 @@ static void handle_signals(void)
 	while (read(signal_source.fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
 			log_counters();
+		} else if (si.ssi_signo == SIGHUP) {
+			if (!stopping)
+				listeners_reload();
 		} else if (!stopping) {
 			stopping = true;
 			stop_deadline = now_ms() + (uint64_t)cfg.drain_timeout_ms;
-			close_listeners();
+			listeners_close();
 			logmsg("stopping: %d flows to finish within %d ms", flow_count(),
 			       cfg.drain_timeout_ms);
 		}
@@ -339,135 +193,222 @@ static int parse_number(const char *option, const char *text, long long min, lon
 	return 0;
 }
 
-static int parse_args(int argc, char **argv)
+enum {
+	OPT_MODE = 256,
+	OPT_MAPS,
+	OPT_USER,
+	OPT_MAX,
+	OPT_MAX_PER_IP,
+	OPT_IDLE,
+	OPT_ALLOW,
+	OPT_PASSWORD_FILE,
+	OPT_STATUS_SOCKET,
+	OPT_STATUS,
+	OPT_TIMEOUT,
+	OPT_DRAIN,
+	OPT_QLIMIT,
+	OPT_SNDBUF,
+	OPT_RCVBUF,
+	OPT_REUSEPORT
+};
+
+static const struct option options[] = {
+	{ "listen", required_argument, NULL, 'l' },
+	{ "target", required_argument, NULL, 't' },
+	{ "proxy", required_argument, NULL, 'x' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "maps", required_argument, NULL, OPT_MAPS },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "max-conns", required_argument, NULL, OPT_MAX },
+	{ "max-conns-per-ip", required_argument, NULL, OPT_MAX_PER_IP },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "proxy-password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "status-socket", required_argument, NULL, OPT_STATUS_SOCKET },
+	{ "status", optional_argument, NULL, OPT_STATUS },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+	{ "queue-limit", required_argument, NULL, OPT_QLIMIT },
+	{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
+	{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
+	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The options that take a number: where it goes and its bounds. */
+static int parse_numeric(int opt, const char *text)
 {
-	enum {
-		OPT_MODE = 256,
-		OPT_MAPS,
-		OPT_USER,
-		OPT_MAX,
-		OPT_TIMEOUT,
-		OPT_DRAIN,
-		OPT_QLIMIT,
-		OPT_SNDBUF,
-		OPT_RCVBUF,
-		OPT_REUSEPORT
+	static const struct {
+		int opt;
+		const char *name;
+		long long min, max;
+	} numeric[] = {
+		{ OPT_MAX, "--max-conns", 1, INT_MAX },
+		{ OPT_MAX_PER_IP, "--max-conns-per-ip", 0, INT_MAX },
+		{ OPT_IDLE, "--idle-timeout", 0, INT_MAX / 1000 },
+		{ OPT_TIMEOUT, "--timeout", 1, INT_MAX },
+		{ OPT_DRAIN, "--drain-timeout", 0, INT_MAX },
+		{ OPT_QLIMIT, "--queue-limit", 0, LLONG_MAX },
+		{ OPT_SNDBUF, "--sndbuf", 0, INT_MAX },
+		/* the kernel doubles it: keep the double an int */
+		{ OPT_RCVBUF, "--rcvbuf", 0, INT_MAX / 2 },
 	};
-	static const struct option options[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "target", required_argument, NULL, 't' },
-		{ "proxy", required_argument, NULL, 'x' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "maps", required_argument, NULL, OPT_MAPS },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "max-conns", required_argument, NULL, OPT_MAX },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
-		{ "queue-limit", required_argument, NULL, OPT_QLIMIT },
-		{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
-		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
-		{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	long long value;
+	size_t i;
+
+	for (i = 0; i < sizeof(numeric) / sizeof(numeric[0]) && numeric[i].opt != opt; i++)
+		;
+	if (i == sizeof(numeric) / sizeof(numeric[0]) ||
+	    parse_number(numeric[i].name, text, numeric[i].min, numeric[i].max, &value))
+		return -EINVAL;
+	switch (opt) {
+	case OPT_MAX:
+		cfg.max_conns = (int)value;
+		break;
+	case OPT_MAX_PER_IP:
+		cfg.max_per_ip = (int)value;
+		break;
+	case OPT_IDLE:
+		cfg.idle_timeout_s = (int)value;
+		break;
+	case OPT_TIMEOUT:
+		cfg.connect_timeout_ms = (int)value;
+		break;
+	case OPT_DRAIN:
+		cfg.drain_timeout_ms = (int)value;
+		break;
+	case OPT_QLIMIT:
+		cfg.queue_limit = (uint64_t)value;
+		break;
+	case OPT_SNDBUF:
+		cfg.sndbuf = (int)value;
+		break;
+	default:
+		cfg.rcvbuf = (int)value;
+		break;
+	}
+	return 0;
+}
+
+static int add_allow(const char *text)
+{
+	struct fwd_cidr *more = realloc(cfg.allow, (size_t)(cfg.nallow + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	cfg.allow = more;
+	if (cidr_parse(text, &cfg.allow[cfg.nallow]) < 0) {
+		fprintf(stderr, "sockfwd: bad --allow '%s': want ADDR[/BITS]\n", text);
+		return -EINVAL;
+	}
+	cfg.nallow++;
+	return 0;
+}
+
+/* Options other than -l -t -x: 0, or -EINVAL after a message. */
+static int parse_option(int opt, const char *arg)
+{
+	switch (opt) {
+	case 'c':
+		cfg.config_path = arg;
+		return 0;
+	case OPT_MODE:
+		cfg.mode = parse_mode(arg);
+		if ((int)cfg.mode >= 0)
+			return 0;
+		fprintf(stderr, "sockfwd: bad mode '%s'\n", arg);
+		return -EINVAL;
+	case OPT_MAPS:
+		cfg.maps_dir = arg;
+		return 0;
+	case OPT_USER:
+		cfg.user = arg;
+		return 0;
+	case OPT_ALLOW:
+		return add_allow(arg);
+	case OPT_PASSWORD_FILE:
+		cfg.password_file = arg;
+		return 0;
+	case OPT_STATUS_SOCKET:
+		cfg.status_path = arg;
+		return 0;
+	case OPT_REUSEPORT:
+		cfg.reuseport = true;
+		return 0;
+	case 'v':
+		cfg.verbose = true;
+		return 0;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	case OPT_STATUS:
+		exit(status_client(arg ? arg : cfg.status_path));
+	default:
+		if (opt >= OPT_MODE && parse_numeric(opt, arg) == 0)
+			return 0;
+		if (opt < OPT_MODE)
+			usage(stderr);
+		return -EINVAL;
+	}
+}
+
+/* -l starts a listener; the -t and -x after it belong to it. */
+static int parse_pairs(int argc, char **argv)
+{
 	const char *listen = NULL, *target = NULL, *proxy = NULL;
-	long long number;
 	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "l:t:x:c:vh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'l':
-			if (listen) {
-				if (!target)
-					goto pair_incomplete;
-				err = add_pair(listen, target, proxy);
-				if (err)
-					return err;
-			}
-			listen = optarg;
-			target = proxy = NULL;
-			break;
-		case 't':
-			target = optarg;
-			break;
-		case 'x':
-			proxy = optarg;
-			break;
-		case 'c':
-			err = read_config(optarg);
+		if (opt == 'l' && listen) {
+			if (!target)
+				goto pair_incomplete;
+			err = config_add(&cfg.listeners, listen, target, proxy, true);
 			if (err)
 				return err;
-			break;
-		case OPT_MODE:
-			cfg.mode = parse_mode(optarg);
-			if ((int)cfg.mode < 0) {
-				fprintf(stderr, "sockfwd: bad mode '%s'\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_MAPS:
-			cfg.maps_dir = optarg;
-			break;
-		case OPT_USER:
-			cfg.user = optarg;
-			break;
-		case OPT_MAX:
-			if (parse_number("--max-conns", optarg, 1, INT_MAX, &number))
-				return -EINVAL;
-			cfg.max_conns = (int)number;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_number("--timeout", optarg, 1, INT_MAX, &number))
-				return -EINVAL;
-			cfg.connect_timeout_ms = (int)number;
-			break;
-		case OPT_DRAIN:
-			if (parse_number("--drain-timeout", optarg, 0, INT_MAX, &number))
-				return -EINVAL;
-			cfg.drain_timeout_ms = (int)number;
-			break;
-		case OPT_QLIMIT:
-			if (parse_number("--queue-limit", optarg, 0, LLONG_MAX, &number))
-				return -EINVAL;
-			cfg.queue_limit = (uint64_t)number;
-			break;
-		case OPT_SNDBUF:
-			if (parse_number("--sndbuf", optarg, 0, INT_MAX, &number))
-				return -EINVAL;
-			cfg.sndbuf = (int)number;
-			break;
-		case OPT_RCVBUF:
-			/* the kernel doubles it: keep the double an int */
-			if (parse_number("--rcvbuf", optarg, 0, INT_MAX / 2, &number))
-				return -EINVAL;
-			cfg.rcvbuf = (int)number;
-			break;
-		case OPT_REUSEPORT:
-			cfg.reuseport = true;
-			break;
-		case 'v':
-			cfg.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
+		}
+		if (opt == 'l') {
+			listen = optarg;
+			target = proxy = NULL;
+		} else if (opt == 't') {
+			target = optarg;
+		} else if (opt == 'x') {
+			proxy = optarg;
+		} else if (parse_option(opt, optarg)) {
 			return -EINVAL;
 		}
 	}
-	if (listen) {
-		if (!target)
-			goto pair_incomplete;
-		err = add_pair(listen, target, proxy);
-		if (err)
-			return err;
-	} else if (target || proxy) {
+	if (listen && !target)
+		goto pair_incomplete;
+	if (listen)
+		return config_add(&cfg.listeners, listen, target, proxy, true);
+	if (target || proxy) {
 		fprintf(stderr, "sockfwd: -t and -x follow the -l they belong to\n");
 		return -EINVAL;
 	}
+	return 0;
+pair_incomplete:
+	fprintf(stderr, "sockfwd: -l %s has no -t\n", listen);
+	return -EINVAL;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	int err = parse_pairs(argc, argv);
+
+	if (err)
+		return err;
+	/* After every option: --proxy-password-file may follow -c. */
+	if (cfg.config_path) {
+		err = config_read(cfg.config_path, &cfg.listeners);
+		if (err)
+			return err;
+	}
+	err = config_passwords(cfg.listeners);
+	if (err)
+		return err;
 	if (!cfg.listeners || optind != argc || cfg.max_conns <= 0 || cfg.connect_timeout_ms <= 0) {
 		usage(stderr);
 		return -EINVAL;
@@ -476,9 +417,6 @@ static int parse_args(int argc, char **argv)
 		cfg.maps_dir = getenv("SOCKFWD_PIN_DIR") ? getenv("SOCKFWD_PIN_DIR") :
 							   DEFAULT_MAPS_DIR;
 	return 0;
-pair_incomplete:
-	fprintf(stderr, "sockfwd: -l %s has no -t\n", listen);
-	return -EINVAL;
 }
 
 /* Defaults of --sndbuf and --queue-limit: 1/256 of RAM each, from 4 to 64
@@ -539,6 +477,14 @@ static void choose_sockmap(void)
 	err = kmaps_open(cfg.maps_dir);
 	if (!err)
 		err = watch_pauses();
+	if (!err) {
+		int stale = kmaps_sweep();
+
+		if (stale)
+			logmsg("removed %d stale control and state entries (a helper died "
+			       "without closing its flows)",
+			       stale);
+	}
 	kcheck_run(&kfacts);
 	if (err) {
 		logmsg("sockmap unavailable (%s): flows use %s", strerror(-err),
@@ -559,10 +505,9 @@ static void choose_sockmap(void)
 static int setup(void)
 {
 	struct epoll_event ev;
-	struct fwd_listener *l;
 	struct rlimit nofile;
 	sigset_t mask;
-	int err, i = 0;
+	int err;
 
 	/* Two sockets and two pipes per flow. */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
@@ -576,19 +521,18 @@ static int setup(void)
 		fprintf(stderr, "sockfwd: epoll_create1: %s\n", strerror(-err));
 		return err;
 	}
-	for (l = cfg.listeners; l; l = l->next, i++) {
-		err = open_listener(l, &listen_addrs[i]);
-		if (err)
-			return err;
-		ev.events = EPOLLIN;
-		ev.data.ptr = l;
-		epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev);
-	}
+	flow_init();
+	err = listeners_open();
+	if (!err && cfg.status_path)
+		err = status_open(cfg.status_path);
+	if (err)
+		return err;
 	choose_sockmap();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal_source.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (signal_source.fd < 0) {
@@ -654,11 +598,16 @@ int main(int argc, char **argv)
 				handle_signals();
 			else if (*kind == KIND_EVENTS)
 				kmaps_events_read();
+			else if (*kind == KIND_STATUS)
+				status_event(events[i].data.ptr, events[i].events);
 			else
 				flow_event(events[i].data.ptr, events[i].events);
 		}
 		flow_reap();
+		listeners_reap();
 	}
 	log_counters();
+	if (cfg.status_path)
+		unlink(cfg.status_path);
 	return 0;
 }

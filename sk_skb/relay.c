@@ -148,8 +148,9 @@ void relay_kick(struct flow *f, uint64_t cookie)
 {
 	int i;
 
+	/* Any state: the word may also say the stream is corrupt. */
 	for (i = 0; i < 2; i++)
-		if (f->d[i].src_cookie == cookie && f->d[i].ks == KS_KERNEL)
+		if (f->d[i].src_cookie == cookie && f->d[i].ks != KS_NONE)
 			set_check(&f->d[i], now_ms(), 0);
 }
 
@@ -508,6 +509,8 @@ static int peek_passed(struct flow *f, struct dir *d, bool *got)
 	err = kmaps_state(d->src_cookie, &state);
 	if (err)
 		return fail(f, d->src_side, err);
+	if (state.trim_failed)
+		return fail(f, d->src_side, -EILSEQ);
 	d->passed = state.passed;
 	waiting = state.passed - d->consumed;
 	room = peek_mem >= PEEK_MEM_MAX ? 0 : PEEK_MEM_MAX - peek_mem;
@@ -676,8 +679,15 @@ static int pass_fin_on(struct flow *f, struct dir *d)
 	return 0;
 }
 
+/* Bytes the helper moved, or took from a source: progress for --idle-timeout. */
+static uint64_t helper_progress(const struct flow *f)
+{
+	return f->d[0].bytes + f->d[0].consumed + f->d[1].bytes + f->d[1].consumed;
+}
+
 int relay_pump(struct flow *f)
 {
+	uint64_t before = helper_progress(f);
 	int i, err;
 
 	for (i = 0; i < 2; i++) {
@@ -702,8 +712,31 @@ int relay_pump(struct flow *f)
 				return err;
 		}
 	}
+	if (helper_progress(f) != before)
+		f->active_ms = now_ms();
 	flow_update_events(f);
 	return 0;
+}
+
+/* The verdict stamps each skb it sees with bpf_ktime_get_ns(), which is
+ * CLOCK_MONOTONIC as now_ms() reads it.
+ */
+static void note_kernel_activity(struct flow *f, const struct sockfwd_state *state)
+{
+	uint64_t ms = state->last_ns / 1000000;
+
+	if (ms > f->active_ms)
+		f->active_ms = ms;
+}
+
+void relay_refresh_active(struct flow *f)
+{
+	struct sockfwd_state state;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (f->mode == MODE_SOCKMAP && f->cookie[i] && !kmaps_state(f->cookie[i], &state))
+			note_kernel_activity(f, &state);
 }
 
 static int check_dir(struct flow *f, struct dir *d, uint64_t now)
@@ -759,6 +792,7 @@ static int check_dir(struct flow *f, struct dir *d, uint64_t now)
 		err = kmaps_state(d->src_cookie, &state);
 		if (err)
 			return fail(f, d->src_side, err);
+		note_kernel_activity(f, &state);
 		if (state.passed != d->consumed)
 			return pause_dir(f, d, "the program stopped at the queue limit");
 		if (state.redirected == d->last_redirected && !state.trim_failed) {
@@ -906,6 +940,22 @@ void relay_final_bytes(struct flow *f, uint64_t *up, uint64_t *down)
 		else
 			*down = total;
 	}
+}
+
+/* Bytes each way so far, for --status: no counter or log touched. */
+void relay_bytes(const struct flow *f, uint64_t *up, uint64_t *down)
+{
+	struct sockfwd_state state;
+	uint64_t total[2];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		total[i] = f->d[i].bytes;
+		if (f->cookie[i] && !kmaps_state(f->cookie[i], &state))
+			total[i] += state.redirected;
+	}
+	*up = total[0];
+	*down = total[1];
 }
 
 void relay_release(struct flow *f)

@@ -113,12 +113,15 @@ static __always_inline int cut_old_bytes(struct __sk_buff *skb, struct sockfwd_s
 	state->overlap_cut += overlap;
 	for (i = 0; i < TRIM_STEPS && overlap > 0; i++) {
 		step = overlap > TRIM_STEP ? TRIM_STEP : overlap;
-		if (bpf_skb_adjust_room(skb, -step, 0, 0)) {
-			state->trim_failed = 1;
-			return 0;
-		}
+		if (bpf_skb_adjust_room(skb, -step, 0, 0))
+			break;
 		overlap -= step;
 	}
+	/* A failed cut, or more overlap than TRIM_STEPS can cut (an skb past
+	 * 64 KiB, BIG TCP): old bytes would go again.
+	 */
+	if (overlap > 0)
+		state->trim_failed = 1;
 	return 0;
 }
 
@@ -142,8 +145,16 @@ int sockfwd_verdict(struct __sk_buff *skb)
 	/* Not set up (yet): leave the bytes to the helper. */
 	if (!ctl || !state)
 		return SK_PASS;
+	state->last_ns = bpf_ktime_get_ns();
 	if (cut_old_bytes(skb, state))
 		return SK_DROP;
+	/* The stream is corrupt from here: deliver nothing more, and wake the
+	 * helper, which resets both sides (-EILSEQ).
+	 */
+	if (state->trim_failed) {
+		bpf_ringbuf_output(&sockfwd_events, &cookie, sizeof(cookie), 0);
+		return SK_DROP;
+	}
 
 	/* Once one skb is passed, every later one is, until the helper has
 	 * read them all: a redirected byte must not overtake them.

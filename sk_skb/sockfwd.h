@@ -63,6 +63,7 @@ struct sockfwd_state {
 	__u32 trim_failed; /* overlap we could not cut: the stream is corrupt */
 	__u64 overlap_cut; /* duplicate bytes removed */
 	__u64 limit_pauses; /* times the program paused at redirect_limit */
+	__u64 last_ns; /* bpf_ktime_get_ns() of the last skb: --idle-timeout */
 };
 
 #endif

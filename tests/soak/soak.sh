@@ -151,8 +151,9 @@ soak_run() {
 	[ "$rc" -eq 0 ] || { tail -n 40 "$SFW_LOG"; fail "soak: the tool found violations (exit $rc)"; }
 	[ "$k" -ge 3 ] || fail "only $k faults injected"
 
-	# Everything is closed: the helper holds what it held idle.
-	sleep 1
+	# The tool has closed every connection: the last sample once the helper
+	# says it has no flow left, not after a guessed pause.
+	wait_for 10 counters_say "active=0 " || fail "the helper still has flows after the tool ended"
 	soak_sample
 	log "helper: flows logged $(grep -c 'conn client=' "$SFW_LOG"), modes:" \
 		"$(grep -o 'mode=[a-z]*' "$SFW_LOG" | sort | uniq -c | tr '\n' ' ')"
