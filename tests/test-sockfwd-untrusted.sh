@@ -237,3 +237,218 @@ for src, dst in (("192.0.2.3", "192.0.2.2"), ("2001:db8:1::1", "2001:db8:1::2"))
 	sfw_start -c "$TEST_TMP/pw.conf" --allow 192.0.2.0/24
 	grep -c "warning: 192.0.2.2:1001" "$SFW_LOG" | grep -qx 1 || fail "warned with --allow"
 }
+
+# map_keys MAP: keys in one of our pinned maps.
+map_keys() {
+	bpftool -j map dump pinned "$PIN/$1" 2>/dev/null |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+}
+maps_hold() { [ "$(map_keys sockfwd_peers) $(map_keys sockfwd_ctl) $(map_keys sockfwd_state)" = "$1" ]; }
+
+# SIGKILL leaves control and state entries behind (the SOCKHASH empties
+# itself as the sockets close); the next helper removes them at start and
+# the maps then hold exactly its live flows.
+test_sigkill_then_restart() {
+	sfw_topology
+	sfw_load_maps
+	sfw_bg srv "$TOOLS/sockfwd-bench" hold-server -l 203.0.113.2:5001
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap
+	hold 3 192.0.2.2:1000
+	local holder=$HOLD_PID
+	wait_for 5 maps_hold "6 6 6" || fail "three flows not in the maps: $(map_keys sockfwd_peers) $(map_keys sockfwd_ctl) $(map_keys sockfwd_state)"
+	kill -KILL "$SFW_PID"
+	wait "$SFW_PID" 2>/dev/null
+	wait_for 5 maps_hold "0 6 6" ||
+		fail "after SIGKILL: peers ctl state = $(map_keys sockfwd_peers) $(map_keys sockfwd_ctl) $(map_keys sockfwd_state)"
+	log "ok: after SIGKILL the SOCKHASH is empty, 6 control and 6 state entries stale"
+	kill "$holder"
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap
+	wait_log "removed 12 stale control and state entries"
+	check_eq "$(map_keys sockfwd_ctl) $(map_keys sockfwd_state)" "0 0" "control and state entries after the restart"
+	hold 2 192.0.2.2:1000
+	wait_for 5 maps_hold "4 4 4" || fail "two new flows: $(map_keys sockfwd_peers) $(map_keys sockfwd_ctl) $(map_keys sockfwd_state)"
+	log "ok: two live flows, 4 entries in each map"
+	# A second helper on the same pins keeps the first's live entries.
+	sfw_bg fwd "$SFW" --maps "$PIN" -l 192.0.2.2:1001 -t 203.0.113.2:5001 2>"$TEST_TMP/second.log"
+	wait_for 5 grep -q ready "$TEST_TMP/second.log" || fail "second helper did not start"
+	grep -q "stale" "$TEST_TMP/second.log" && fail "the second helper removed live entries"
+	check_eq "$(map_keys sockfwd_ctl) $(map_keys sockfwd_state)" "4 4" "live entries beside a second helper"
+}
+
+# ECHO_AFTER GO: connects to 192.0.2.2:1002 (an echo), then once the file
+# GO exists sends 100 kB and checks they come back.
+ECHO_AFTER='
+import os, socket, sys, time
+s = socket.create_connection(("192.0.2.2", 1002))
+open(sys.argv[1] + ".connected", "w").close()
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.02)
+data = os.urandom(100000)
+s.sendall(data)
+got = b""
+while len(got) < len(data):
+    chunk = s.recv(65536)
+    assert chunk, "closed early"
+    got += chunk
+assert got == data, "echo differs"
+print("echo after reload ok", file=sys.stderr)
+'
+
+# SIGHUP under load: a 64 MiB each-way transfer and 300 echo flows run
+# across the reload, and one flow on a listener the reload removes; they
+# all finish intact.  The new listener serves, the removed one refuses.  A
+# bad file then is refused with its line named, and nothing changes.
+test_sighup_reload_under_load() {
+	sfw_topology
+	sfw_load_maps
+	local conf=$TEST_TMP/sockfwd.conf big=$((64 << 20))
+	printf '%s\n' "192.0.2.2:1000 203.0.113.2:5002" "192.0.2.2:1001 203.0.113.2:5001" \
+		"192.0.2.2:1002 203.0.113.2:5001" >"$conf"
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -e -m 2>/dev/null
+	sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5002 -g $big -s 22 -W 1500 -o - 2>/dev/null |
+		sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
+	wait_for 5 listening srv 5002 || fail "servers not listening"
+	sfw_start -c "$conf" --sndbuf $((1 << 20)) --queue-limit $((1 << 20))
+	sfw_bg cli /usr/bin/python3 -c "$ECHO_AFTER" "$TEST_TMP/go" 2>"$TEST_TMP/echo.err"
+	local echo_pid=$BG_PID
+	wait_for 5 test -e "$TEST_TMP/go.connected" || fail "the flow on 1002 did not connect"
+	sfw_bg cli sh -c "'$PEER' -c 192.0.2.2:1000 -g $big -s 11 -o - 2>'$TEST_TMP/cli.err' |
+		sha256sum | cut -d' ' -f1 >'$TEST_TMP/cli.sha'"
+	sfw_bg cli "$PEER" -c 192.0.2.2:1001 -n 300 -k 4 -z -g 100000 -V -s 5
+	local load=$BG_PID
+	wait_for 5 counters_say "active=[3-9]" || fail "the flows did not start"
+
+	printf '%s\n' "192.0.2.2:1000 203.0.113.2:5002" "192.0.2.2:1001 203.0.113.2:5001" \
+		"192.0.2.2:1003 203.0.113.2:5001  # new" >"$conf"
+	log "before the reload: $(sfw_counter accepted) accepted, $(sfw_counter active) active"
+	kill -HUP "$SFW_PID"
+	wait_log "reloaded $conf: 2 listeners kept, 1 added, 1 removed"
+	kill -0 "$load" 2>/dev/null || fail "the echo load ended before the reload took effect"
+	touch "$TEST_TMP/go"
+	nsx cli timeout 5 "$PEER" -c 192.0.2.2:1002 -g 10 2>"$TEST_TMP/removed.err" &&
+		fail "the removed listener still serves"
+	grep -q "Connection refused" "$TEST_TMP/removed.err" ||
+		fail "removed listener: $(cat "$TEST_TMP/removed.err")"
+	nsx cli timeout 5 "$PEER" -c 192.0.2.2:1003 -g 100000 -V 2>"$TEST_TMP/new.err" ||
+		fail "the new listener does not serve: $(cat "$TEST_TMP/new.err")"
+	wait "$echo_pid" || fail "the flow on the removed listener: $(cat "$TEST_TMP/echo.err")"
+	wait "$load" || fail "echo flows across the reload failed"
+	wait_for 30 test -s "$TEST_TMP/srv.sha" || fail "the big transfer did not finish"
+	wait_for 10 test -s "$TEST_TMP/cli.sha" || fail "the big transfer did not finish (client)"
+	check_eq "$(cat "$TEST_TMP/srv.sha")" "$("$PEER" -G $big -s 11 | sha256sum | cut -d' ' -f1)" \
+		"sha256 up across the reload"
+	check_eq "$(cat "$TEST_TMP/cli.sha")" "$("$PEER" -G $big -s 22 | sha256sum | cut -d' ' -f1)" \
+		"sha256 down across the reload"
+	log "$(log_lines | grep -c close=eof) flows ended with eof, $(sfw_counter resets) resets"
+
+	printf '%s\n' "192.0.2.2:1004 203.0.113.2:5001" "192.0.2.2:1005 nonsense" >"$conf"
+	kill -HUP "$SFW_PID"
+	wait_log "$conf:2: "
+	wait_log "reload of $conf refused"
+	nsx cli timeout 5 "$PEER" -c 192.0.2.2:1003 -g 1000 -V 2>/dev/null ||
+		fail "the running configuration did not stay"
+	listening fwd 1004 && fail "a listener of the refused file was opened"
+	log "$(grep -E 'reload|SIGHUP' "$SFW_LOG")"
+}
+
+# status_line CLIENT_PORT_PATTERN: the --status line of one flow.
+status_of() { nsx fwd "$SFW" --status="$TEST_TMP/status" | grep "$1"; }
+
+# --status while flows run: one line per flow with addresses, mode, bytes
+# each way (the verdict's counts in sockmap mode), age and idle time; the
+# socket is the helper's alone (0600).
+test_status_lists_flows() {
+	sfw_topology
+	sfw_load_maps
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -e -m 2>/dev/null
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --status-socket "$TEST_TMP/status"
+	check_eq "$(stat -c %a "$TEST_TMP/status")" 600 "mode of the status socket"
+	# 100,000 bytes echoed, then the flow idles.
+	sfw_bg cli /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.create_connection(("192.0.2.2", int(sys.argv[1])))
+data = bytes(100000)
+s.sendall(data)
+got = 0
+while got < len(data):
+    got += len(s.recv(65536))
+open(sys.argv[2], "w").close()
+time.sleep(60)
+' 1000 "$TEST_TMP/echoed"
+	wait_for 5 test -e "$TEST_TMP/echoed" || fail "echo did not come back"
+	local line
+	wait_for 5 sh -c "'$SFW' --status='$TEST_TMP/status' | grep -q 'up=100000 down=100000'"
+	nsx fwd "$SFW" --status="$TEST_TMP/status" >"$TEST_TMP/status.out" || fail "--status failed"
+	log "$(cat "$TEST_TMP/status.out")"
+	grep -q "^sockfwd pid=$SFW_PID flows=1 " "$TEST_TMP/status.out" || fail "no header"
+	line=$(grep "^flow " "$TEST_TMP/status.out")
+	grep -q "client=192.0.2.1:[0-9]* listen=192.0.2.2:1000 target=203.0.113.2:5001 phase=relay mode=sockmap up=100000 down=100000 age=" \
+		<<<"$line" || fail "status line: $line"
+	# Idle and age grow with the clock while nothing moves.
+	local t1 t2 idle1 idle2
+	t1=$(date +%s.%N)
+	idle1=$(status_of "listen=192.0.2.2:1000" | sed -n 's/.* idle=\([0-9.]*\)s.*/\1/p')
+	sleep 1
+	t2=$(date +%s.%N)
+	idle2=$(status_of "listen=192.0.2.2:1000" | sed -n 's/.* idle=\([0-9.]*\)s.*/\1/p')
+	log "idle $idle1 s, then $idle2 s, $t1 -> $t2"
+	python3 -c "import sys; sys.exit(0 if abs(($idle2 - $idle1) - ($t2 - $t1)) < 0.3 else 1)" ||
+		fail "idle time did not grow with the clock: $idle1 -> $idle2 in $t1 -> $t2"
+	# Not the helper's user: no answer.
+	setpriv --reuid nobody --regid nogroup --clear-groups "$SFW" --status="$TEST_TMP/status" \
+		>"$TEST_TMP/nobody.out" 2>&1 && fail "nobody read the status"
+	grep -q "Permission denied" "$TEST_TMP/nobody.out" || fail "nobody: $(cat "$TEST_TMP/nobody.out")"
+	"$SFW" --status="$TEST_TMP/none" 2>&1 | grep -q "cannot reach $TEST_TMP/none" ||
+		fail "no message without a helper"
+}
+
+# SET_TRIM_FAILED PIN: marks every state entry as the verdict does when it
+# could not cut duplicated bytes (struct sockfwd_state: trim_failed at
+# byte 28 of 56).
+SET_TRIM_FAILED='
+import json, subprocess, sys
+path = sys.argv[1] + "/sockfwd_state"
+for e in json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "pinned", path])):
+    assert e["formatted"]["value"]["trim_failed"] == 0
+    value = [x[2:] for x in e["value"]]
+    value[28:32] = ["01", "00", "00", "00"]
+    subprocess.check_call(["bpftool", "map", "update", "pinned", path, "key", "hex"] +
+                          [x[2:] for x in e["key"]] + ["value", "hex"] + value)
+'
+
+# Duplicated bytes the verdict could not cut: the stream is corrupt, and
+# both ends must learn it with a reset; neither may see a clean end.
+test_corrupt_stream_resets_both_sides() {
+	sfw_topology
+	sfw_load_maps
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -H -o /dev/null
+	local server=$BG_PID
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap
+	sfw_bg cli /usr/bin/python3 -c '
+import os, socket, sys, time
+s = socket.create_connection(("192.0.2.2", 1000))
+s.sendall(b"x" * 1000)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.02)
+try:
+    s.sendall(b"y" * 1000)
+    got = s.recv(1)
+    print("client: clean end" if not got else "client: a byte", file=sys.stderr)
+    sys.exit(1)
+except ConnectionResetError:
+    print("client: reset", file=sys.stderr)
+' "$TEST_TMP/go" 2>"$TEST_TMP/cli.err"
+	local client=$BG_PID
+	wait_for 5 maps_hold "2 2 2" || fail "the flow is not in the maps"
+	python3 -c "$SET_TRIM_FAILED" "$PIN" || fail "cannot set trim_failed"
+	touch "$TEST_TMP/go"
+	wait "$client" || fail "$(cat "$TEST_TMP/cli.err")"
+	log "$(cat "$TEST_TMP/cli.err")"
+	wait "$server" && fail "the server saw a clean end"
+	wait_log "close=overlap not cut: stream corrupt"
+	log "$(log_lines)"
+	check_eq "$(sfw_counter resets)" 1 "flows reset"
+}
