@@ -381,8 +381,10 @@ static bool refuse_without_fd(struct fwd_listener *l)
 		return false;
 	close(reserve_fd);
 	fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
-	if (fd >= 0)
+	if (fd >= 0) {
+		counters.accepted++;
 		refuse(fd, &ss, "out of file descriptors", &counters.refused_fds);
+	}
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return fd >= 0 && reserve_fd >= 0;
 }

@@ -452,3 +452,142 @@ except ConnectionResetError:
 	log "$(log_lines)"
 	check_eq "$(sfw_counter resets)" 1 "flows reset"
 }
+
+# MANY_CLIENTS N OUT GO: N connections to 192.0.2.2:1001 that send nothing;
+# once each has either been answered by a reset or close, or stayed quiet
+# for 2 s, writes "alive=A reset=R closed=C" to OUT; closes all once the
+# file GO exists.
+MANY_CLIENTS='
+import os, select, socket, sys, time
+n, out, go = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+socks = [socket.create_connection(("192.0.2.2", 1001)) for _ in range(n)]
+alive = reset = closed = 0
+deadline = time.time() + 2
+pending = list(socks)
+while pending and time.time() < deadline:
+    ready, _, _ = select.select(pending, [], [], max(0, deadline - time.time()))
+    for s in ready:
+        pending.remove(s)
+        try:
+            closed += s.recv(1) == b""
+        except ConnectionResetError:
+            reset += 1
+alive = len(pending)
+with open(out, "w") as f:
+    f.write("alive=%d reset=%d closed=%d\n" % (alive, reset, closed))
+while not os.path.exists(go):
+    time.sleep(0.05)
+'
+
+# Out of descriptors (RLIMIT_NOFILE 40): a transfer already running goes
+# on intact, clients past the limit are reset (or closed, when the upstream
+# socket is what could not be made) at once rather than left waiting, and
+# once descriptors are free again new clients are served.
+test_out_of_descriptors() {
+	need prlimit
+	sfw_topology
+	sfw_load_maps
+	local big=$((32 << 20))
+	nsx srv ip addr add 203.0.113.3/24 dev s0
+	sfw_bg srv "$PEER" -l 203.0.113.3:5001 -e -m 2>/dev/null
+	sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5001 -g $big -s 22 -W 1500 -o - 2>/dev/null |
+		sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
+	wait_for 5 sh -c "[ \$(nsenter --net='$(ns_path srv)' ss -ltnH 'sport = :5001' | wc -l) -eq 2 ]" ||
+		fail "servers not listening"
+	SFW_EXTRA="--sndbuf $((1 << 20)) --queue-limit $((1 << 20))" \
+		sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 -l 192.0.2.2:1001 -t 203.0.113.3:5001 \
+		--timeout 3000
+	prlimit --pid "$SFW_PID" --nofile=40:40 || fail "prlimit"
+	sfw_bg cli sh -c "'$PEER' -c 192.0.2.2:1000 -g $big -s 11 -o - 2>'$TEST_TMP/cli.err' |
+		sha256sum | cut -d' ' -f1 >'$TEST_TMP/cli.sha'"
+	wait_for 5 counters_say "active=1 " || fail "the transfer did not start"
+	sfw_bg cli /usr/bin/python3 -c "$MANY_CLIENTS" 40 "$TEST_TMP/many" "$TEST_TMP/go"
+	wait_for 10 test -s "$TEST_TMP/many" || fail "the clients did not finish"
+	log "40 more clients: $(cat "$TEST_TMP/many") ($(grep -c 'Too many open files' "$SFW_LOG") log lines say so)"
+	grep -q "reset=[1-9]" "$TEST_TMP/many" || fail "no client was reset"
+	[ "$(sfw_counter refused_fds)" -gt 0 ] || fail "refused_fds is 0"
+	wait_for 30 test -s "$TEST_TMP/srv.sha" || fail "the running transfer did not finish"
+	wait_for 10 test -s "$TEST_TMP/cli.sha" || fail "the running transfer did not finish (client)"
+	check_eq "$(cat "$TEST_TMP/srv.sha")" "$("$PEER" -G $big -s 11 | sha256sum | cut -d' ' -f1)" \
+		"sha256 up of the transfer that was running"
+	check_eq "$(cat "$TEST_TMP/cli.sha")" "$("$PEER" -G $big -s 22 | sha256sum | cut -d' ' -f1)" \
+		"sha256 down of the transfer that was running"
+	touch "$TEST_TMP/go"
+	wait_for 10 counters_say "active=0 " || fail "the held flows did not end"
+	nsx cli timeout 5 "$PEER" -c 192.0.2.2:1001 -g 100000 -V 2>"$TEST_TMP/after.err" ||
+		fail "not served once descriptors were free: $(cat "$TEST_TMP/after.err")"
+	log "counters: $(grep counters "$SFW_LOG" | tail -n1)"
+}
+
+# SLOW_READERS N GO: N connections to 192.0.2.2:1000 that read nothing
+# until the file GO exists, then read to EOF; prints the byte counts.
+SLOW_READERS='
+import os, select, socket, sys, time
+n, go = int(sys.argv[1]), sys.argv[2]
+socks = [socket.create_connection(("192.0.2.2", 1000)) for _ in range(n)]
+open(go + ".connected", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.05)
+for s in socks:
+    s.shutdown(socket.SHUT_WR)
+got = {s: 0 for s in socks}
+open_socks = set(socks)
+while open_socks:
+    ready, _, _ = select.select(list(open_socks), [], [], 30)
+    if not ready:
+        break
+    for s in ready:
+        chunk = s.recv(1 << 20)
+        if chunk:
+            got[s] += len(chunk)
+        else:
+            open_socks.discard(s)
+print(" ".join(str(v) for v in sorted(set(got.values()))), "eof=%d" % (n - len(open_socks)))
+'
+
+# ss_sum NS FILTER FIELD: the sum of FIELD (bytes_acked, bytes_received)
+# over the TCP sockets FILTER selects in NS.
+ss_sum() {
+	nsx "$1" ss -tinH state connected "$2" | grep -o "$3:[0-9]*" |
+		awk -F: '{ s += $2 } END { print s + 0 }'
+}
+
+# 200 clients that read nothing, in sockmap mode, each sent 4 MiB: what
+# sockfwd holds for them (bytes it acked to the servers less bytes the
+# clients' sockets received) stays within the bound of sk_skb/README.md
+# (Limits): per flow --queue-limit + 64 KiB + twice --sndbuf + twice
+# --rcvbuf.  Then every byte arrives.
+test_slow_readers_bounded_sockmap() {
+	sfw_topology
+	sfw_load_maps
+	local n=200 size=$((4 << 20)) q=65536 sndbuf=65536 rcvbuf=65536
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -m -g $size 2>/dev/null
+	wait_for 5 listening srv 5001 || fail "server not listening"
+	sfw_start -l 192.0.2.2:1000 -t 203.0.113.2:5001 --mode sockmap \
+		--queue-limit $q --sndbuf $sndbuf --rcvbuf $rcvbuf --max-conns 1000
+	sfw_bg cli /usr/bin/python3 -c "$SLOW_READERS" $n "$TEST_TMP/go" >"$TEST_TMP/readers.out"
+	local readers=$BG_PID
+	wait_for 10 test -e "$TEST_TMP/go.connected" || fail "the clients did not connect"
+	wait_for 10 counters_say "active=$n " || fail "not all $n flows started"
+	# Until the servers stop getting acks: the relay is full.
+	local acked prev=-1 i held bound rss
+	for ((i = 0; i < 60; i++)); do
+		acked=$(ss_sum srv "( sport = :5001 )" bytes_acked)
+		[ "$acked" = "$prev" ] && break
+		prev=$acked
+		sleep 0.5
+	done
+	[ "$acked" = "$prev" ] || fail "the servers' acked bytes still grow after 30 s"
+	held=$((acked - $(ss_sum cli "( dport = :1000 )" bytes_received)))
+	bound=$((n * (q + 65536 + 2 * sndbuf + 2 * rcvbuf)))
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$SFW_PID/status")
+	log "$n flows: servers' bytes acked $acked, held by the relay $held ($((held / n)) per flow)," \
+		"bound $bound ($((bound / n)) per flow), helper RSS $rss kB," \
+		"pauses $(sfw_counter pauses), kernel TCP memory $(awk '/^TCP:/ { print $NF }' /proc/net/sockstat) pages"
+	[ "$held" -gt 0 ] || fail "nothing held: the measure is wrong"
+	[ "$held" -le "$bound" ] || fail "the relay holds $held bytes, over the bound $bound"
+	[ "$rss" -le $((64 << 10)) ] || fail "helper RSS $rss kB"
+	touch "$TEST_TMP/go"
+	wait "$readers" || fail "readers failed"
+	check_eq "$(cat "$TEST_TMP/readers.out")" "$size eof=$n" "bytes each client got"
+}
