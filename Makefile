@@ -11,6 +11,7 @@ SBINDIR  ?= $(PREFIX)/sbin
 BPFDIR   ?= $(PREFIX)/lib/bpf
 SYSCONFDIR ?= /etc
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR   ?= $(PREFIX)/share/man
 
 BUILD    := build
 CC       ?= cc
@@ -139,6 +140,7 @@ SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/install-deps tests/run
 	$(wildcard tests/*.sh bench/*.sh scripts/ifupdown/*/* scripts/openwrt/*)
 SH_SRCS += $(addprefix tests/kernels/,run fetch-kernel build-initramfs run-guest guest-init)
 SH_SRCS += tests/fuzz/run-socks5 tests/soak/run tests/soak/soak.sh
+MAN_PAGES := $(wildcard man/*.8)
 check:
 	$(call msg,FORMAT,C sources)
 	$(Q)clang-format --dry-run -Werror $(C_SRCS)
@@ -148,6 +150,8 @@ check:
 		'-D__type(name,type)=type name' $(filter %.c,$(C_SRCS))
 	$(call msg,SHELLCHECK,scripts)
 	$(Q)shellcheck -S warning -x $(wildcard $(SH_SRCS))
+	$(call msg,MANDOC,$(MAN_PAGES))
+	$(Q)mandoc -Tlint -Wwarning $(MAN_PAGES)
 
 test:
 	$(Q)./scripts/install-deps
@@ -204,6 +208,8 @@ install: all install-boot
 	install -m 0755 scripts/sockfwd-load $(DESTDIR)$(SBINDIR)/sockfwd-load
 	install -d $(DESTDIR)$(DATADIR)
 	install -m 0644 xdp/forged-addresses.list $(DESTDIR)$(DATADIR)/forged-addresses.list
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
 
 # The boot integration alone: nothing to build (part of install).
 .PHONY: install-boot
@@ -234,6 +240,7 @@ uninstall:
 	rmdir $(DESTDIR)$(BPFDIR)/bpfeb $(DESTDIR)$(BPFDIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,sockfwd clean-dns clean-dns-watch sockfwd-load)
 	rm -f $(DESTDIR)$(DATADIR)/forged-addresses.list
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN_PAGES)))
 	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))
 	rm -f $(DESTDIR)$(IFUPDOWN_DIR)/if-up.d/clean-dns $(DESTDIR)$(IFUPDOWN_DIR)/if-down.d/clean-dns
