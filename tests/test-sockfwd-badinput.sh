@@ -115,7 +115,16 @@ test_command_line() {
 		nsx fwd "$SFW" -l '[fe80::1%nosuch0]:1000' -t 192.0.2.9:9
 	expect_error "unresolvable target" "cannot resolve no-such-host.invalid" \
 		nsx fwd "$SFW" -l 192.0.2.2:1000 -t no-such-host.invalid:80
-	check_eq "$(nsx fwd ss -ltnH | wc -l)" 0 "listeners left"
+	# Nothing is bound before every address is resolved: with a good first
+	# listener whose port is held, a bad name in the second must be what
+	# sockfwd reports, not "Address already in use" for the first (which a
+	# listen before resolving everything would give; the old check, no
+	# listener after sockfwd had exited, could not fail).
+	hold_ports 20001 20001
+	expect_error "unresolvable target after a good listener" "cannot resolve no-such-host.invalid" \
+		nsx fwd "$SFW" -l 127.0.0.1:20001 -t 192.0.2.9:9 -l 192.0.2.2:1000 -t no-such-host.invalid:80
+	expect_error "unknown scope after a good listener" "cannot resolve fe80::1%nosuch0" \
+		nsx fwd "$SFW" -l 127.0.0.1:20001 -t 192.0.2.9:9 -l '[fe80::1%nosuch0]:1000' -t 192.0.2.9:9
 	# Pins that are not there: a warning, then splice (documented), not an exit.
 	SFW_LOG=$TEST_TMP/sfw.log
 	bg fwd "$SFW" -l 192.0.2.2:1000 -t 192.0.2.9:9 --maps /sys/fs/bpf/no-such-dir 2>"$SFW_LOG"
