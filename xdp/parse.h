@@ -391,7 +391,11 @@ static __always_inline int locate_single_answer(void *ctx, const __u8 *data, con
 	qname_end = name_end(ctx, data, dns, dns_len, data_end, DNS_HDR_LEN, &compressed);
 	if (!qname_end || compressed || qname_end > DNS_READ_MAX)
 		return 0;
-	question = dns + qname_end;
+	/* The offsets are masked (a no-op after the checks) so that the 5.10
+	 * verifier bounds the pointer whichever register copy clang checked.
+	 */
+	opaque_to_compiler(qname_end);
+	question = dns + (qname_end & DNS_READ_MASK);
 	if (question + 4 > data_end)
 		return 0;
 	ans->qtype = load_be16(question);
@@ -399,7 +403,8 @@ static __always_inline int locate_single_answer(void *ctx, const __u8 *data, con
 	type_off = name_end(ctx, data, dns, dns_len, data_end, owner, &compressed);
 	if (!type_off || type_off > DNS_READ_MAX || type_off + 10 > dns_len)
 		return 0;
-	rr = dns + type_off;
+	opaque_to_compiler(type_off);
+	rr = dns + (type_off & DNS_READ_MASK);
 	if (rr + 10 > data_end)
 		return 0;
 	ans->type = load_be16(rr);
