@@ -818,3 +818,81 @@ test_openwrt_procd_real_attach() {
 	nsx a "$OWRT_INIT" stop || fail "init stop"
 	check_eq "$(xdp_name va)$(xdp_name vw)" "" "XDP on va and vw after stop"
 }
+
+# SYSTEMD_ARGV: one systemd command line (stdin) as NUL-separated words,
+# quoting and C escapes as systemd reads them (inside quotes too), then
+# "$$" and "%%" as systemd passes them on.  unit_parse's eval does not
+# undo escapes inside single quotes; clean-dns-learn's first line has some.
+SYSTEMD_ARGV='
+import sys
+line, words, word, quote, i = sys.stdin.read().rstrip("\n"), [], None, None, 0
+escapes = {"n": "\n", "t": "\t", "\\": "\\", "\"": "\"", "\x27": "\x27", "$": "$"}
+while i < len(line):
+    c = line[i]
+    if c == "\\" and i + 1 < len(line):
+        word = (word or "") + escapes.get(line[i + 1], "\\" + line[i + 1])
+        i += 2
+        continue
+    if quote:
+        if c == quote:
+            quote = None
+        else:
+            word += c
+    elif c in "\"\x27":
+        quote, word = c, word or ""
+    elif c == " ":
+        if word is not None:
+            words.append(word)
+        word = None
+    else:
+        word = (word or "") + c
+    i += 1
+if word is not None:
+    words.append(word)
+sys.stdout.write("\0".join(w.replace("$$", "$").replace("%%", "%") for w in words))
+'
+
+# clean-dns-learn.service: its commands the way systemd runs them (root
+# under the unit's bounding set and no_new_privs, PATH from Environment=,
+# RuntimeDirectory= a directory of the test's): dig must run as nobody.
+# A listener on 127.0.0.1:53 notes the uid of the socket that connects
+# (from /proc/net/tcp) and answers nothing.  The learn touches no clean-dns
+# pin: CLEAN_DNS_PIN_DIR is a directory that does not exist.
+test_systemd_learn_dig_unprivileged() {
+	need setpriv dig
+	ns_add a
+	local unit=$TEST_TMP/clean-dns-learn.service rt=$TEST_TMP/run line
+	mkdir -p "$rt"
+	sed "s#@SBINDIR@#$ROOT/scripts#; s#@SYSCONFDIR@#$TEST_TMP/etc#; s#/run/clean-dns-learn:#$rt:#" \
+		scripts/systemd/clean-dns-learn.service.in >"$unit"
+	bg a /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 53))
+s.listen()
+open(sys.argv[1] + ".ready", "w").close()
+c, (host, port) = s.accept()
+for row in open("/proc/net/tcp").read().splitlines()[1:]:
+    f = row.split()
+    if int(f[1].split(":")[1], 16) == port:
+        open(sys.argv[1], "w").write(f[7])
+' "$TEST_TMP/uid"
+	wait_for 5 test -e "$TEST_TMP/uid.ready" || fail "listener did not start"
+	local bset
+	bset=$(unit_bset "$unit")
+	line=$(sed -n 's/^ExecStartPre=//p' "$unit")
+	mapfile -d '' -t UNIT_ARGV < <(printf '%s' "$line" | python3 -c "$SYSTEMD_ARGV")
+	RUNTIME_DIRECTORY=$rt nsx a setpriv --no-new-privs --bounding-set="$bset" -- "${UNIT_ARGV[@]}" ||
+		fail "ExecStartPre failed"
+	log "the dig it wrote: $(tr '\n' '|' <"$rt/dig")"
+	local path
+	path=$(sed -n 's/^Environment=PATH=//p' "$unit")
+	unit_parse "$(sed -n 's/^ExecStart=//p' "$unit")" -
+	CLEAN_DNS_PIN_DIR=/sys/fs/bpf/cdns-none-$TEST_ID CLEAN_DNS_LEARN=127.0.0.1 PATH=$path \
+		nsx a setpriv --no-new-privs --bounding-set="$bset" -- \
+		"${UNIT_ARGV[0]}" "${UNIT_ARGV[1]}" 127.0.0.1 >"$TEST_TMP/learn.log" 2>&1
+	log "learn: $(cat "$TEST_TMP/learn.log")"
+	wait_for 5 test -s "$TEST_TMP/uid" || fail "dig did not connect"
+	check_eq "$(cat "$TEST_TMP/uid")" 65534 "uid of dig's socket"
+}
