@@ -601,10 +601,40 @@ static bool idle_expired(struct flow *f, uint64_t now)
 	return f->active_ms + limit <= now;
 }
 
+/* One relayed flow's turn of the timer: idle, then the relay's checks. */
+static void tick_relay(struct flow *f, uint64_t now)
+{
+	uint64_t when;
+	int err;
+
+	if (idle_expired(f, now)) {
+		char reason[64];
+
+		snprintf(reason, sizeof(reason), "idle timeout: no byte for %d s",
+			 cfg.idle_timeout_s);
+		counters.idle_closed++;
+		flow_close(f, reason, RESET_BOTH);
+		return;
+	}
+	when = relay_next_check(f);
+	if (when <= now) {
+		err = relay_check(f, now);
+		if (err) {
+			flow_abort(f, f->fail_side, err);
+			return;
+		}
+		if (relay_done(f)) {
+			flow_close(f, "eof", RESET_NONE);
+			return;
+		}
+		when = relay_next_check(f);
+	}
+	tick_at(when);
+}
+
 void flow_tick(uint64_t now)
 {
 	struct flow *f, *next;
-	uint64_t when;
 
 	next_tick_ms = now + 1000;
 	if (accept_retry_ms && now >= accept_retry_ms) {
@@ -617,40 +647,15 @@ void flow_tick(uint64_t now)
 	}
 	for (f = flows; f; f = next) {
 		next = f->next;
-		if (f->phase != PH_RELAY) {
-			if (now >= f->deadline_ms) {
-				flow_fail(f, "timeout: %s after %d ms",
-					  f->phase == PH_CONNECT ? "connect" : "socks5 handshake",
-					  cfg.connect_timeout_ms);
-				continue;
-			}
+		if (f->phase == PH_RELAY) {
+			tick_relay(f, now);
+		} else if (now >= f->deadline_ms) {
+			flow_fail(f, "timeout: %s after %d ms",
+				  f->phase == PH_CONNECT ? "connect" : "socks5 handshake",
+				  cfg.connect_timeout_ms);
+		} else {
 			tick_at(f->deadline_ms);
-			continue;
 		}
-		if (idle_expired(f, now)) {
-			char reason[64];
-
-			snprintf(reason, sizeof(reason), "idle timeout: no byte for %d s",
-				 cfg.idle_timeout_s);
-			counters.idle_closed++;
-			flow_close(f, reason, RESET_BOTH);
-			continue;
-		}
-		when = relay_next_check(f);
-		if (when <= now) {
-			int err = relay_check(f, now);
-
-			if (err) {
-				flow_abort(f, f->fail_side, err);
-				continue;
-			}
-			if (relay_done(f)) {
-				flow_close(f, "eof", RESET_NONE);
-				continue;
-			}
-			when = relay_next_check(f);
-		}
-		tick_at(when);
 	}
 }
 

@@ -245,52 +245,34 @@ static int parse_numeric(int opt, const char *text)
 		int opt;
 		const char *name;
 		long long min, max;
+		int *int_value;
+		uint64_t *u64_value;
 	} numeric[] = {
-		{ OPT_MAX, "--max-conns", 1, INT_MAX },
-		{ OPT_MAX_PER_IP, "--max-conns-per-ip", 0, INT_MAX },
-		{ OPT_IDLE, "--idle-timeout", 0, INT_MAX / 1000 },
-		{ OPT_TIMEOUT, "--timeout", 1, INT_MAX },
-		{ OPT_DRAIN, "--drain-timeout", 0, INT_MAX },
-		{ OPT_QLIMIT, "--queue-limit", 0, LLONG_MAX },
-		{ OPT_SNDBUF, "--sndbuf", 0, INT_MAX },
+		{ OPT_MAX, "--max-conns", 1, INT_MAX, &cfg.max_conns, NULL },
+		{ OPT_MAX_PER_IP, "--max-conns-per-ip", 0, INT_MAX, &cfg.max_per_ip, NULL },
+		{ OPT_IDLE, "--idle-timeout", 0, INT_MAX / 1000, &cfg.idle_timeout_s, NULL },
+		{ OPT_TIMEOUT, "--timeout", 1, INT_MAX, &cfg.connect_timeout_ms, NULL },
+		{ OPT_DRAIN, "--drain-timeout", 0, INT_MAX, &cfg.drain_timeout_ms, NULL },
+		{ OPT_QLIMIT, "--queue-limit", 0, LLONG_MAX, NULL, &cfg.queue_limit },
+		{ OPT_SNDBUF, "--sndbuf", 0, INT_MAX, &cfg.sndbuf, NULL },
 		/* the kernel doubles it: keep the double an int */
-		{ OPT_RCVBUF, "--rcvbuf", 0, INT_MAX / 2 },
+		{ OPT_RCVBUF, "--rcvbuf", 0, INT_MAX / 2, &cfg.rcvbuf, NULL },
 	};
 	long long value;
 	size_t i;
 
-	for (i = 0; i < sizeof(numeric) / sizeof(numeric[0]) && numeric[i].opt != opt; i++)
-		;
-	if (i == sizeof(numeric) / sizeof(numeric[0]) ||
-	    parse_number(numeric[i].name, text, numeric[i].min, numeric[i].max, &value))
-		return -EINVAL;
-	switch (opt) {
-	case OPT_MAX:
-		cfg.max_conns = (int)value;
-		break;
-	case OPT_MAX_PER_IP:
-		cfg.max_per_ip = (int)value;
-		break;
-	case OPT_IDLE:
-		cfg.idle_timeout_s = (int)value;
-		break;
-	case OPT_TIMEOUT:
-		cfg.connect_timeout_ms = (int)value;
-		break;
-	case OPT_DRAIN:
-		cfg.drain_timeout_ms = (int)value;
-		break;
-	case OPT_QLIMIT:
-		cfg.queue_limit = (uint64_t)value;
-		break;
-	case OPT_SNDBUF:
-		cfg.sndbuf = (int)value;
-		break;
-	default:
-		cfg.rcvbuf = (int)value;
-		break;
+	for (i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+		if (numeric[i].opt != opt)
+			continue;
+		if (parse_number(numeric[i].name, text, numeric[i].min, numeric[i].max, &value))
+			return -EINVAL;
+		if (numeric[i].int_value)
+			*numeric[i].int_value = (int)value;
+		else
+			*numeric[i].u64_value = (uint64_t)value;
+		return 0;
 	}
-	return 0;
+	return -EINVAL;
 }
 
 static int add_allow(const char *text)
