@@ -96,7 +96,8 @@ test_install_full() {
 		"644 usr/lib/systemd/system/clean-dns-learn.service" \
 		"644 usr/lib/systemd/system/clean-dns-learn.timer" \
 		"644 usr/share/clean-dns/forged-addresses.list" \
-		"755 usr/sbin/clean-dns" "755 usr/sbin/sockfwd" "755 usr/sbin/sockfwd-load" |
+		"755 usr/sbin/clean-dns" "755 usr/sbin/clean-dns-watch" "755 usr/sbin/sockfwd" \
+		"755 usr/sbin/sockfwd-load" "644 usr/share/man/man8/clean-dns.8" |
 		LC_ALL=C sort -k2)
 	check_list "$root" "$want"
 
@@ -391,8 +392,9 @@ test_systemd_unit_commands_run() {
 	unit=$TEST_TMP/root/usr/lib/systemd/system/clean-dns@.service
 	grep -q "^ExecStart=$ROOT/scripts/clean-dns attach" "$unit" || fail "unit not generated with SBINDIR"
 
-	# The shipped defaults file (generic), tc, and an empty mode (clean-dns's default).
-	for mode in shipped:generic tc:tc empty:generic; do
+	# The shipped defaults file (auto), tc, generic, and an empty mode
+	# (clean-dns's default, auto).  On a veth auto is tc.
+	for mode in shipped:tc tc:tc generic:generic empty:tc; do
 		case ${mode%:*} in
 		shipped) cp scripts/systemd/clean-dns.default "$env" ;;
 		empty) echo 'CLEAN_DNS_MODE=""' >"$env" ;;
@@ -749,7 +751,7 @@ test_openwrt_procd_stub() {
 			list device 'eth7'
 			list interface 'guest'
 	EOF
-	sed -i "s/option mode 'generic'/option mode 'tc'/" "$UCI_CONFIG_DIR/clean-dns"
+	sed -i "s/option mode 'auto'/option mode 'tc'/" "$UCI_CONFIG_DIR/clean-dns"
 	echo "lan br-lan" >"$STUB_NETWORK" # lan is up, wan is not
 
 	"$OWRT_INIT" enable || fail "init enable"
