@@ -63,3 +63,16 @@ test_markdown_links_resolve() {
 	[ -z "$broken" ] || fail "links to nothing:$broken"
 	log "ok: every relative link resolves"
 }
+
+test_sockfwd_load_help_matches_man() {
+	local page=$ROOT/man/sockfwd-load.8 word missing= help
+	help=$("$ROOT/scripts/sockfwd-load" --help) || fail "sockfwd-load --help failed"
+	for word in load unload status help; do
+		man_mentions "$page" "$word" || missing+=" $word"
+	done
+	for word in $(echo "$help" | grep -o ' -[a-z] ' | tr -d ' ' | sort -u); do
+		grep -Eq "^\.(It|Op) Fl ${word#-}( |$)" "$page" || missing+=" $word"
+	done
+	[ -z "$missing" ] || fail "sockfwd-load --help names what sockfwd-load(8) does not:$missing"
+	log "ok: sockfwd-load(8) has every command and option of --help"
+}
