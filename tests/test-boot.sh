@@ -97,7 +97,7 @@ test_install_full() {
 		"644 usr/lib/systemd/system/clean-dns-learn.timer" \
 		"644 usr/share/clean-dns/forged-addresses.list" \
 		"755 usr/sbin/clean-dns" "755 usr/sbin/clean-dns-watch" "755 usr/sbin/sockfwd" \
-		"755 usr/sbin/sockfwd-load" "644 usr/share/man/man8/clean-dns.8" |
+		"755 usr/sbin/sockfwd-load" "$(cd "$ROOT/man" && printf '644 usr/share/man/man8/%s\n' *.8)" |
 		LC_ALL=C sort -k2)
 	check_list "$root" "$want"
 
