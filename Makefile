@@ -12,6 +12,7 @@ BPFDIR   ?= $(PREFIX)/lib/bpf
 SYSCONFDIR ?= /etc
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR   ?= $(PREFIX)/share/man
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 
 BUILD    := build
 CC       ?= cc
@@ -210,6 +211,13 @@ install: all install-boot
 	install -m 0644 xdp/forged-addresses.list $(DESTDIR)$(DATADIR)/forged-addresses.list
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
+	@# On the live system (no DESTDIR) the unprivileged user sockfwd.service runs as.
+	if [ -z "$(DESTDIR)" ]; then \
+		systemd-sysusers $(SYSUSERSDIR)/sockfwd.conf 2>/dev/null || \
+		{ getent group sockfwd >/dev/null || groupadd --system sockfwd; \
+		  getent passwd sockfwd >/dev/null || useradd --system --gid sockfwd \
+			--home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin sockfwd; }; \
+	fi
 
 # The boot integration alone: nothing to build (part of install).
 .PHONY: install-boot
@@ -224,6 +232,8 @@ install-boot:
 	install -m 0755 scripts/ifupdown/if-down.d/clean-dns $(DESTDIR)$(IFUPDOWN_DIR)/if-down.d/clean-dns
 	$(call install_config,0644,scripts/systemd/clean-dns.default,$(DESTDIR)$(SYSCONFDIR)/default/clean-dns)
 	install -m 0644 scripts/systemd/sockfwd.conf.example $(DESTDIR)$(SYSCONFDIR)/sockfwd.conf.example
+	install -d $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 scripts/systemd/sockfwd.sysusers $(DESTDIR)$(SYSUSERSDIR)/sockfwd.conf
 ifeq ($(OPENWRT),1)
 	install -d $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(SYSCONFDIR)/config \
 		$(DESTDIR)$(SYSCONFDIR)/hotplug.d/iface
@@ -245,6 +255,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(SYSTEMD_UNITS))
 	rm -f $(DESTDIR)$(IFUPDOWN_DIR)/if-up.d/clean-dns $(DESTDIR)$(IFUPDOWN_DIR)/if-down.d/clean-dns
 	rm -f $(DESTDIR)$(SYSCONFDIR)/sockfwd.conf.example
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/sockfwd.conf
 	rm -f $(DESTDIR)$(SYSCONFDIR)/init.d/clean-dns $(DESTDIR)$(SYSCONFDIR)/hotplug.d/iface/30-clean-dns
 	@echo "kept configuration: $(SYSCONFDIR)/default/clean-dns, $(SYSCONFDIR)/config/clean-dns (if any)"
 

@@ -27,7 +27,8 @@ check_list() {
 BOOT_FILES="644 etc/default/clean-dns
 755 etc/network/if-down.d/clean-dns
 755 etc/network/if-up.d/clean-dns
-644 etc/sockfwd.conf.example"
+644 etc/sockfwd.conf.example
+644 usr/lib/sysusers.d/sockfwd.conf"
 
 test_install_boot_files() {
 	local root=$TEST_TMP/root want
