@@ -65,7 +65,7 @@ test_markdown_links_resolve() {
 }
 
 test_sockfwd_load_help_matches_man() {
-	local page=$ROOT/man/sockfwd-load.8 word missing= help
+	local page=$ROOT/man/sockfwd-load.8 word help missing=
 	help=$("$ROOT/scripts/sockfwd-load" --help) || fail "sockfwd-load --help failed"
 	for word in load unload status help; do
 		man_mentions "$page" "$word" || missing+=" $word"
