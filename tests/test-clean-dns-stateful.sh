@@ -233,6 +233,21 @@ check_drops() {
 	check_eq "$total" "$sent" "drops, all rules together, = forgeries the injector sent"
 }
 
+# check_race_drops EDNS PLAIN: since mark_now, the forgeries of EDNS queries
+# (EDNS of them) went to edns-echo and the others (PLAIN) to hop-count, no
+# other rule moved, and every forgery was dropped.  A forgery that arrives
+# after the genuine answer (the injector lost the race, as it can on a busy
+# machine) finds the query's record gone with that answer and is dropped by
+# hop-count instead: that is allowed, and logged.
+check_race_drops() {
+	local edns=$1 plain=$2 got late
+	got=$(delta drop_edns_echo)
+	[ "$got" -le "$edns" ] || fail "drop_edns_echo moved by $got, more than the $edns EDNS forgeries"
+	late=$((edns - got))
+	[ "$late" -eq 0 ] || log "$late EDNS forgeries came after the genuine answer: hop-count took them"
+	check_drops drop_edns_echo="$got" drop_hop_count=$((plain + late))
+}
+
 # stateful_round MODE TRANSPORT...: clean-dns in MODE with the default rules,
 # learned, then every lookup must get the genuine answer; the EDNS queries'
 # forgeries must have gone to edns-echo, the others' to hop-count.
@@ -256,7 +271,7 @@ stateful_round() {
 	log "$queries queries ($edns_queries with EDNS), $edns_forgeries + $plain_forgeries forgeries"
 	check_eq "$((edns_forgeries + plain_forgeries))" "$((2 * queries))" \
 		"gfw2025: two forgeries per query"
-	check_drops drop_edns_echo="$edns_forgeries" drop_hop_count="$plain_forgeries"
+	check_race_drops "$edns_forgeries" "$plain_forgeries"
 	check_eq "$(delta queries_recorded)" "$queries" "queries_recorded (one per query)"
 	check_eq "$(delta pass_clean)" "$queries" "pass_clean (one genuine answer per query)"
 }
@@ -345,8 +360,8 @@ test_stateful_rd0_and_full_query_map() {
 	mark_now
 	lookups 4 genuine
 	lookups 6 genuine
-	check_drops drop_edns_echo="$(forgeries_since_mark | grep -c ' edns=1 ')" \
-		drop_hop_count="$(forgeries_since_mark | grep -c ' edns=0 ')"
+	check_race_drops "$(forgeries_since_mark | grep -c ' edns=1 ')" \
+		"$(forgeries_since_mark | grep -c ' edns=0 ')"
 	check_eq "$(delta pass_clean)" "$(forgeries_since_mark | queries_of)" \
 		"pass_clean (one genuine answer per query)"
 
