@@ -76,3 +76,17 @@ test_sockfwd_load_help_matches_man() {
 	[ -z "$missing" ] || fail "sockfwd-load --help names what sockfwd-load(8) does not:$missing"
 	log "ok: sockfwd-load(8) has every command and option of --help"
 }
+
+test_sockfwd_help_matches_man() {
+	local page=$ROOT/man/sockfwd.8 word missing=
+	[ -x "$BUILD/sockfwd" ] || fail "$BUILD/sockfwd missing: run make"
+	for word in $("$BUILD/sockfwd" --help 2>&1 | grep -o -- '--[a-z][a-z0-9-]*\| -[a-z] ' |
+		tr -d ' ' | sort -u); do
+		case $word in
+		--*) grep -Eq "Fl -${word#--}( |$)|Fl -${word#--} Ns" "$page" || missing+=" $word" ;;
+		*) grep -Eq "Fl ${word#-}( |$)" "$page" || missing+=" $word" ;;
+		esac
+	done
+	[ -z "$missing" ] || fail "sockfwd --help names what sockfwd(8) does not:$missing"
+	log "ok: every option of sockfwd --help is in sockfwd(8)"
+}
