@@ -38,7 +38,8 @@ static struct fwd_listener *listener_parse(const char *listen, const char *targe
 		fprintf(stderr, "sockfwd: bad listen address '%s': want [ADDR]:PORT\n", listen);
 		goto fail;
 	}
-	if (parse_hostport(target, &l->target, false) < 0) {
+	l->transparent = target == NULL;
+	if (target && parse_hostport(target, &l->target, false) < 0) {
 		fprintf(stderr, "sockfwd: bad target '%s': want HOST:PORT\n", target);
 		goto fail;
 	}
@@ -137,7 +138,9 @@ static int config_line(struct fwd_listener **list, FILE *file, const char *path,
 		fprintf(stderr, "sockfwd: %s:%d: want \"listen target [proxy]\"\n", path, lineno);
 		return -EINVAL;
 	}
-	err = config_add(list, word[0], word[1], n == 3 ? word[2] : NULL, false);
+	/* "transparent" has no port: it cannot be a HOST:PORT target. */
+	err = config_add(list, word[0], strcmp(word[1], "transparent") == 0 ? NULL : word[1],
+			 n == 3 ? word[2] : NULL, false);
 	if (err) {
 		fprintf(stderr, "sockfwd: %s:%d: %s\n", path, lineno, strerror(-err));
 		return err;

@@ -133,7 +133,7 @@ static void log_close(struct flow *f, const char *reason)
 	if (l->proxy.present)
 		snprintf(via, sizeof(via), " via=%s",
 			 hostport_text(&l->proxy.server, target, sizeof(target)));
-	hostport_text(&l->target, target, sizeof(target));
+	hostport_text(&f->target, target, sizeof(target));
 	logmsg("conn client=%s listen=%s target=%s%s mode=%s%s%s%s up=%llu down=%llu "
 	       "early=%llu dur=%llu.%03llus close=%s",
 	       f->client_text, l->listen_text, target, via,
@@ -290,7 +290,7 @@ static bool handle_reply(struct flow *f)
 		queue_out(f, PH_AUTH, socks5_auth_request(proxy, f->out), 2);
 		return true;
 	case SOCKS5_SEND_CONNECT:
-		queue_out(f, PH_REQUEST, socks5_connect_request(&f->listener->target, f->out), 5);
+		queue_out(f, PH_REQUEST, socks5_connect_request(&f->target, f->out), 5);
 		return true;
 	case SOCKS5_READ_MORE:
 		return true;
@@ -428,7 +428,8 @@ static const char *refusal(const struct sockaddr_storage *ss, uint64_t **counter
 	return NULL;
 }
 
-static struct flow *flow_new(struct fwd_listener *l, int cfd, const struct sockaddr_storage *ss)
+static struct flow *flow_new(struct fwd_listener *l, int cfd, const struct sockaddr_storage *ss,
+			     const struct fwd_hostport *target)
 {
 	struct flow *f = calloc(1, sizeof(*f));
 
@@ -440,6 +441,7 @@ static struct flow *flow_new(struct fwd_listener *l, int cfd, const struct socka
 	f->fd[0] = cfd;
 	f->fd[1] = -1;
 	f->listener = l;
+	f->target = *target;
 	l->flows++;
 	f->client = *ss;
 	f->start_ms = f->active_ms = now_ms();
@@ -458,8 +460,8 @@ static struct flow *flow_new(struct fwd_listener *l, int cfd, const struct socka
 static void flow_connect(struct flow *f)
 {
 	const struct fwd_listener *l = f->listener;
-	const struct fwd_hostport *to = l->proxy.present ? &l->proxy.server : &l->target;
-	int ufd;
+	const struct fwd_hostport *to = l->proxy.present ? &l->proxy.server : &f->target;
+	int ufd, err;
 
 	tick_at(f->deadline_ms);
 	set_keepalive(f->fd[0]);
@@ -470,6 +472,11 @@ static void flow_connect(struct flow *f)
 	}
 	f->fd[1] = ufd;
 	set_keepalive(ufd);
+	err = cfg.has_mark ? transparent_mark(ufd, cfg.mark) : 0;
+	if (err) {
+		flow_fail(f, "SO_MARK: %s", strerror(-err));
+		return;
+	}
 	if (connect(ufd, (const struct sockaddr *)&to->addr.ss, to->addr.len) == 0) {
 		connected(f);
 		return;
@@ -492,8 +499,38 @@ void flow_init(void)
  */
 #define ACCEPT_BATCH 64
 
+/* The target of a flow from l: its -t, or for a transparent listener the
+ * original destination, refused (why set) when it is one of our listeners:
+ * sockfwd would connect to itself, again and again.
+ */
+static const char *flow_target(const struct fwd_listener *l, int cfd, struct fwd_hostport *target,
+			       uint64_t **counter)
+{
+	static char why[FWD_MAX_HOST + 80];
+	char dst[FWD_MAX_HOST + 16];
+	int err;
+
+	if (!l->transparent) {
+		*target = l->target;
+		return NULL;
+	}
+	err = transparent_target(cfd, target);
+	if (err) {
+		snprintf(why, sizeof(why), "no original destination: %s", strerror(-err));
+		*counter = &counters.failed;
+		return why;
+	}
+	if (!listeners_own(&target->addr))
+		return NULL;
+	snprintf(why, sizeof(why), "original destination %s is sockfwd's own listener (a loop)",
+		 hostport_text(target, dst, sizeof(dst)));
+	*counter = &counters.refused_loop;
+	return why;
+}
+
 void flow_accept(struct fwd_listener *l)
 {
+	struct fwd_hostport target;
 	struct sockaddr_storage ss;
 	const char *why;
 	uint64_t *counter;
@@ -510,12 +547,15 @@ void flow_accept(struct fwd_listener *l)
 			return;
 		}
 		counters.accepted++;
-		why = refusal(&ss, &counter);
+		/* Before refusal(): that takes a --max-conns-per-ip slot. */
+		why = flow_target(l, cfd, &target, &counter);
+		if (!why)
+			why = refusal(&ss, &counter);
 		if (why) {
 			refuse(cfd, &ss, why, counter);
 			continue;
 		}
-		f = flow_new(l, cfd, &ss);
+		f = flow_new(l, cfd, &ss, &target);
 		if (!f) {
 			limits_put(&ss);
 			refuse(cfd, &ss, "out of memory", &counters.refused_max);
@@ -541,7 +581,7 @@ void flow_event(void *ptr, uint32_t events)
 		if (err) {
 			const struct fwd_hostport *to = f->listener->proxy.present ?
 								&f->listener->proxy.server :
-								&f->listener->target;
+								&f->target;
 
 			flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(err));
 		} else if (events & (EPOLLOUT | EPOLLHUP)) {
@@ -682,7 +722,7 @@ void flow_status(FILE *out, uint64_t now)
 			relay_bytes(f, &up, &down);
 			relay_refresh_active(f);
 		}
-		hostport_text(&f->listener->target, target, sizeof(target));
+		hostport_text(&f->target, target, sizeof(target));
 		fprintf(out,
 			"flow client=%s listen=%s target=%s phase=%s mode=%s up=%llu down=%llu "
 			"age=%.3fs idle=%.3fs\n",

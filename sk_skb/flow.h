@@ -64,6 +64,8 @@ struct flow {
 	 */
 	uint64_t acked_extra[2];
 	struct fwd_listener *listener;
+	/* The listener's -t, or the original destination (--transparent). */
+	struct fwd_hostport target;
 	struct sockaddr_storage client; /* counted by limits_take() */
 	/* Last time a byte moved either way, for --idle-timeout: bytes the
 	 * helper moved, or the verdict's last_ns in sockmap mode.

@@ -54,6 +54,10 @@ struct fwd_listener {
 	struct fwd_hostport target;
 	struct fwd_proxy proxy;
 	bool from_cmdline; /* -l, not -c: a reload keeps it as it is */
+	/* --transparent: each flow's target is its original destination
+	 * (transparent.c); target above is unused.
+	 */
+	bool transparent;
 	/* Flows that point here.  A listener a reload removed is freed only
 	 * once the last of them has closed: their log lines name it.
 	 */
@@ -87,6 +91,8 @@ struct fwd_config {
 	int rcvbuf;
 	bool reuseport;
 	bool verbose;
+	bool has_mark; /* --mark: SO_MARK of every upstream socket */
+	uint32_t mark;
 };
 
 struct fwd_counters {
@@ -95,6 +101,8 @@ struct fwd_counters {
 	 * --allow, out of descriptors
 	 */
 	uint64_t refused_max, refused_per_ip, refused_allow, refused_fds;
+	/* a transparent flow whose original destination is a listener */
+	uint64_t refused_loop;
 	uint64_t idle_closed;
 	uint64_t bytes_up, bytes_down;
 	uint64_t by_mode[4];
@@ -137,7 +145,9 @@ enum socks5_next {
 enum socks5_next socks5_parse_reply(enum socks5_stage stage, bool has_auth, const uint8_t *reply,
 				    size_t len, size_t *want, char *reason, size_t size);
 
-/* config.c: listeners from -l/-t/-x and -c, and their proxy passwords. */
+/* config.c: listeners from -l/-t/-x and -c, and their proxy passwords.
+ * target NULL: a transparent listener.
+ */
 int config_add(struct fwd_listener **list, const char *listen, const char *target,
 	       const char *proxy, bool from_cmdline);
 int config_read(const char *path, struct fwd_listener **list);
@@ -149,6 +159,12 @@ int cidr_parse(const char *text, struct fwd_cidr *c);
 bool limits_allowed(const struct sockaddr_storage *ss);
 int limits_take(const struct sockaddr_storage *ss);
 void limits_put(const struct sockaddr_storage *ss);
+
+/* transparent.c: --transparent and --mark. */
+int transparent_target(int cfd, struct fwd_hostport *target);
+bool transparent_is_local(const struct fwd_addr *addr);
+void transparent_listener(int fd, int family, const char *text);
+int transparent_mark(int fd, uint32_t mark);
 
 /* kmaps.c: the pinned maps of sockfwd-load. */
 int kmaps_open(const char *dir);
@@ -196,6 +212,10 @@ void listeners_pause(bool paused);
 void listeners_close(void);
 void listeners_reload(void);
 void listeners_reap(void);
+/* Whether addr (a transparent flow's original destination) is an address
+ * and port one of the listeners accepts on.
+ */
+bool listeners_own(const struct fwd_addr *addr);
 
 /* status.c: --status-socket and --status */
 int status_open(const char *path);

@@ -28,7 +28,7 @@ static int resolve_listener(struct fwd_listener *l)
 	int err = resolve_hostport(&l->listen, true);
 
 	/* Through a proxy, the proxy resolves the target name. */
-	if (!err && !l->proxy.present)
+	if (!err && !l->proxy.present && !l->transparent)
 		err = resolve_hostport(&l->target, false);
 	if (!err && l->proxy.present)
 		err = resolve_hostport(&l->proxy.server, false);
@@ -58,6 +58,8 @@ static int open_listener(struct fwd_listener *l)
 	/* "[::]:P" and ":P" take both families; "0.0.0.0:P" can sit beside. */
 	if (addr->addr.ss.ss_family == AF_INET6 && addr->host[0] == '\0')
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (l->transparent)
+		transparent_listener(fd, addr->addr.ss.ss_family, l->listen_text);
 	if (bind(fd, (struct sockaddr *)&addr->addr.ss, addr->addr.len) < 0 ||
 	    listen(fd, 4096) < 0) {
 		err = -errno;
@@ -265,6 +267,57 @@ void listeners_reload(void)
 	warn_open_proxies(cfg.listeners);
 	logmsg("reloaded %s: %d listeners kept, %d added, %d removed", cfg.config_path, kept, added,
 	       removed);
+}
+
+static bool any_address(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port :
+						((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* An IPv4 address as the IPv4-mapped IPv6 a dual-stack listener sees. */
+static void as_v6(const struct sockaddr_storage *ss, struct in6_addr *out)
+{
+	if (ss->ss_family == AF_INET6) {
+		*out = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)ss)->sin_addr, 4);
+}
+
+/* A connection to addr would reach one of our listeners again: same port,
+ * and the listener's address, or any local one for a wildcard listener.
+ * The attacker is a client (or a DNAT rule) that points a transparent
+ * flow at sockfwd itself: each such flow would open another.
+ */
+bool listeners_own(const struct fwd_addr *addr)
+{
+	const struct fwd_listener *l;
+	struct in6_addr want, have;
+
+	as_v6(&addr->ss, &want);
+	for (l = cfg.listeners; l; l = l->next) {
+		if (l->fd < 0 || port_of(&l->listen.addr.ss) != port_of(&addr->ss))
+			continue;
+		if (any_address(&l->listen.addr.ss)) {
+			if (transparent_is_local(addr))
+				return true;
+			continue;
+		}
+		as_v6(&l->listen.addr.ss, &have);
+		if (memcmp(&want, &have, sizeof(want)) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Frees the retired listeners no flow points to any more. */

@@ -76,13 +76,14 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sockfwd -l [ADDR]:PORT -t HOST:PORT [-x socks5://[USER@]HOST:PORT]\n"
+		"               [-l [ADDR]:PORT --transparent [-x ...]]\n"
 		"               [-l ... -t ... [-x ...]]... | -c FILE\n"
 		"               [--proxy-password-file FILE] [--allow CIDR]...\n"
 		"               [--max-conns N] [--max-conns-per-ip N] [--idle-timeout SECONDS]\n"
 		"               [--mode auto|sockmap|splice|copy] [--maps DIR] [--user USER]\n"
 		"               [--timeout MS] [--drain-timeout MS] [--status-socket PATH]\n"
 		"               [--queue-limit BYTES] [--sndbuf BYTES] [--rcvbuf BYTES]\n"
-		"               [--reuseport] [-v]\n"
+		"               [--reuseport] [--mark N] [-v]\n"
 		"       sockfwd --status[=PATH]\n"
 		"  -c FILE   one \"listen target [proxy]\" per line, # starts a comment;\n"
 		"            read again on SIGHUP.  A proxy may be written\n"
@@ -90,6 +91,11 @@ static void usage(FILE *out)
 		"  -x        no password on the command line (every user can read it):\n"
 		"            USER@ and the password from --proxy-password-file FILE (mode\n"
 		"            0600, one line) or $SOCKFWD_PROXY_PASSWORD\n"
+		"  --transparent  instead of -t: the target is each connection's original\n"
+		"            destination (nft/iptables REDIRECT, DNAT, TPROXY); one that is\n"
+		"            sockfwd's own listener is reset (a loop).  In -c: \"transparent\"\n"
+		"  --mark N  SO_MARK of every upstream connection, for firewall rules to\n"
+		"            skip (needs CAP_NET_ADMIN); see scripts/sockfwd-transparent.nft\n"
 		"  --allow CIDR  only clients in CIDR (repeatable; default everyone)\n"
 		"  --max-conns N (16384), --max-conns-per-ip N (0: no limit): past them a\n"
 		"            client is accepted and reset at once\n"
@@ -128,7 +134,7 @@ static void log_counters(void)
 {
 	logmsg("counters accepted=%llu active=%llu closed=%llu failed=%llu resets=%llu "
 	       "refused_max=%llu refused_per_ip=%llu refused_allow=%llu refused_fds=%llu "
-	       "idle_closed=%llu "
+	       "refused_loop=%llu idle_closed=%llu "
 	       "bytes_up=%llu bytes_down=%llu sockmap=%llu splice=%llu copy=%llu "
 	       "fallbacks=%llu pauses=%llu resumes=%llu overlap_cut=%llu map_entries=%d",
 	       (unsigned long long)counters.accepted, (unsigned long long)counters.active,
@@ -136,8 +142,8 @@ static void log_counters(void)
 	       (unsigned long long)counters.resets, (unsigned long long)counters.refused_max,
 	       (unsigned long long)counters.refused_per_ip,
 	       (unsigned long long)counters.refused_allow, (unsigned long long)counters.refused_fds,
-	       (unsigned long long)counters.idle_closed, (unsigned long long)counters.bytes_up,
-	       (unsigned long long)counters.bytes_down,
+	       (unsigned long long)counters.refused_loop, (unsigned long long)counters.idle_closed,
+	       (unsigned long long)counters.bytes_up, (unsigned long long)counters.bytes_down,
 	       (unsigned long long)counters.by_mode[MODE_SOCKMAP],
 	       (unsigned long long)counters.by_mode[MODE_SPLICE],
 	       (unsigned long long)counters.by_mode[MODE_COPY],
@@ -209,7 +215,9 @@ enum {
 	OPT_QLIMIT,
 	OPT_SNDBUF,
 	OPT_RCVBUF,
-	OPT_REUSEPORT
+	OPT_REUSEPORT,
+	OPT_TRANSPARENT,
+	OPT_MARK
 };
 
 static const struct option options[] = {
@@ -233,6 +241,8 @@ static const struct option options[] = {
 	{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
 	{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
 	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
+	{ "transparent", no_argument, NULL, OPT_TRANSPARENT },
+	{ "mark", required_argument, NULL, OPT_MARK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -320,6 +330,15 @@ static int parse_option(int opt, const char *arg)
 	case OPT_REUSEPORT:
 		cfg.reuseport = true;
 		return 0;
+	case OPT_MARK: {
+		long long mark;
+
+		if (parse_number("--mark", arg, 1, UINT32_MAX, &mark))
+			return -EINVAL;
+		cfg.mark = (uint32_t)mark;
+		cfg.has_mark = true;
+		return 0;
+	}
 	case 'v':
 		cfg.verbose = true;
 		return 0;
@@ -337,43 +356,56 @@ static int parse_option(int opt, const char *arg)
 	}
 }
 
-/* -l starts a listener; the -t and -x after it belong to it. */
+/* The listener of -l listen, with -t target or --transparent. */
+static int add_pair(const char *listen, const char *target, bool transparent, const char *proxy)
+{
+	if (!target && !transparent) {
+		fprintf(stderr, "sockfwd: -l %s has no -t (or --transparent)\n", listen);
+		return -EINVAL;
+	}
+	if (target && transparent) {
+		fprintf(stderr, "sockfwd: -l %s has both -t and --transparent\n", listen);
+		return -EINVAL;
+	}
+	return config_add(&cfg.listeners, listen, target, proxy, true);
+}
+
+/* -l starts a listener; the -t (or --transparent) and -x after it belong
+ * to it.
+ */
 static int parse_pairs(int argc, char **argv)
 {
 	const char *listen = NULL, *target = NULL, *proxy = NULL;
+	bool transparent = false;
 	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "l:t:x:c:vh", options, NULL)) != -1) {
 		if (opt == 'l' && listen) {
-			if (!target)
-				goto pair_incomplete;
-			err = config_add(&cfg.listeners, listen, target, proxy, true);
+			err = add_pair(listen, target, transparent, proxy);
 			if (err)
 				return err;
 		}
 		if (opt == 'l') {
 			listen = optarg;
 			target = proxy = NULL;
+			transparent = false;
 		} else if (opt == 't') {
 			target = optarg;
+		} else if (opt == OPT_TRANSPARENT) {
+			transparent = true;
 		} else if (opt == 'x') {
 			proxy = optarg;
 		} else if (parse_option(opt, optarg)) {
 			return -EINVAL;
 		}
 	}
-	if (listen && !target)
-		goto pair_incomplete;
 	if (listen)
-		return config_add(&cfg.listeners, listen, target, proxy, true);
-	if (target || proxy) {
-		fprintf(stderr, "sockfwd: -t and -x follow the -l they belong to\n");
+		return add_pair(listen, target, transparent, proxy);
+	if (target || proxy || transparent) {
+		fprintf(stderr, "sockfwd: -t, --transparent and -x follow the -l they belong to\n");
 		return -EINVAL;
 	}
 	return 0;
-pair_incomplete:
-	fprintf(stderr, "sockfwd: -l %s has no -t\n", listen);
-	return -EINVAL;
 }
 
 static int parse_args(int argc, char **argv)
@@ -484,6 +516,25 @@ static void choose_sockmap(void)
 	kmaps_close();
 }
 
+/* --mark must hold on every upstream socket, or the firewall would send
+ * them back to us: find out at start, as the user flows run as.
+ */
+static int check_mark(void)
+{
+	int fd, err;
+
+	if (!cfg.has_mark)
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	err = fd < 0 ? -errno : transparent_mark(fd, cfg.mark);
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		fprintf(stderr, "sockfwd: --mark %u: %s (SO_MARK needs CAP_NET_ADMIN)\n", cfg.mark,
+			strerror(-err));
+	return err;
+}
+
 static int setup(void)
 {
 	struct epoll_event ev;
@@ -526,9 +577,12 @@ static int setup(void)
 	ev.data.ptr = &signal_source;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, signal_source.fd, &ev);
 	/* Listeners are bound and maps open: nothing below needs privileges. */
-	if (cfg.user)
-		return drop_privileges(cfg.user);
-	return 0;
+	if (cfg.user) {
+		err = drop_privileges(cfg.user);
+		if (err)
+			return err;
+	}
+	return check_mark();
 }
 
 int main(int argc, char **argv)

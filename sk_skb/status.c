@@ -125,12 +125,13 @@ static void reader_new(void)
 	}
 	fprintf(out,
 		"sockfwd pid=%d flows=%d accepted=%llu refused_max=%llu refused_per_ip=%llu "
-		"refused_allow=%llu refused_fds=%llu idle_closed=%llu\n",
+		"refused_allow=%llu refused_fds=%llu idle_closed=%llu refused_loop=%llu\n",
 		(int)getpid(), flow_count(), (unsigned long long)counters.accepted,
 		(unsigned long long)counters.refused_max,
 		(unsigned long long)counters.refused_per_ip,
 		(unsigned long long)counters.refused_allow,
-		(unsigned long long)counters.refused_fds, (unsigned long long)counters.idle_closed);
+		(unsigned long long)counters.refused_fds, (unsigned long long)counters.idle_closed,
+		(unsigned long long)counters.refused_loop);
 	flow_status(out, now_ms());
 	if (fclose(out) != 0) {
 		reader_done();

@@ -122,6 +122,8 @@ dante_start() {
 	client pass { from: ::/0 to: ::/0 }
 	socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
 	socks pass { from: ::/0 to: ::/0 }
+	socks pass { from: 0.0.0.0/0 to: ::/0 }
+	socks pass { from: ::/0 to: 0.0.0.0/0 }
 	EOC
 	grep -E '^(root|nobody):' /etc/passwd >"$TEST_TMP/passwd"
 	echo "sfwuser:x:4242:65534::/nonexistent:/usr/sbin/nologin" >>"$TEST_TMP/passwd"

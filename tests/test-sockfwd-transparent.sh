@@ -1,0 +1,211 @@
+# shellcheck shell=bash
+# timeout: 180
+# sockfwd on a router, transparent: the LAN client (cli) talks to the server
+# (srv) as if nothing were in between; fwd is the router, where the shipped
+# rules (scripts/sockfwd-transparent.nft, LAN_IF f0) redirect its TCP to
+# sockfwd --transparent, which relays it to the original destination,
+# directly (px routes) or through dante on px.  Topology and helpers from
+# tests/test-sockfwd.sh (cli -- fwd -- px -- srv).
+
+# shellcheck source=tests/test-sockfwd.sh
+. tests/test-sockfwd.sh
+
+MARK=42
+
+# refused_at_once ADDR:PORT [NS]: a client that connects gets a reset (not
+# a wait in the accept queue, not a clean close) within a second.
+refused_at_once() {
+	local start=$SECONDS
+	nsx "${2:-cli}" timeout 5 "$PEER" -c "$1" -g 10 -H 2>"$TEST_TMP/refused.err" &&
+		fail "a connection to $1 was served: $(cat "$TEST_TMP/refused.err")"
+	grep -q "Connection reset by peer" "$TEST_TMP/refused.err" ||
+		fail "no reset for $1: $(cat "$TEST_TMP/refused.err")"
+	[ $((SECONDS - start)) -le 1 ] || fail "the reset took $((SECONDS - start)) s"
+	log "ok: $1 refused at once: $(grep -m1 reset "$TEST_TMP/refused.err")"
+}
+
+# fwmark_shown: an upstream socket to the echo server carries the mark.
+fwmark_shown() { nsx fwd ss -tenH dst 203.0.113.2:5001 | grep -q "fwmark:0x2a"; }
+
+# The router: cli's default routes via fwd, the shipped rules with the
+# test's LAN interface.
+tp_router() {
+	need nft curl python3
+	sfw_topology
+	nsx cli ip route add default via 192.0.2.2
+	sed -e 's/^define LAN_IF = .*/define LAN_IF = "f0"/' \
+		-e "s/^define SOCKFWD_MARK = .*/define SOCKFWD_MARK = $MARK/" \
+		"$ROOT/scripts/sockfwd-transparent.nft" >"$TEST_TMP/rules.nft"
+	nsx fwd nft -f "$TEST_TMP/rules.nft" || fail "the shipped rules do not load"
+	sfw_load_maps
+}
+
+# A web server on srv (both families) with one 8 MiB file of random bytes.
+tp_web() {
+	mkdir -p "$TEST_TMP/www"
+	head -c $((8 << 20)) /dev/urandom >"$TEST_TMP/www/blob"
+	WANT=$(sha256sum <"$TEST_TMP/www/blob" | cut -d' ' -f1)
+	sfw_bg srv python3 -m http.server --bind :: --directory "$TEST_TMP/www" 8080 \
+		2>"$TEST_TMP/http.log"
+	wait_for 5 listening srv 8080 || fail "http.server did not start"
+}
+
+# tp_curl16 URL: 16 parallel downloads from cli, each hashed.
+tp_curl16() {
+	local i pids=() got
+	for i in $(seq 1 16); do
+		nsx cli curl -sS -g --max-time 30 -o "$TEST_TMP/got.$i" "$1" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || { tail -n 3 "$SFW_LOG"; fail "a curl of $1 failed"; }; done
+	for i in $(seq 1 16); do
+		got=$(sha256sum <"$TEST_TMP/got.$i" | cut -d' ' -f1)
+		[ "$got" = "$WANT" ] || fail "download $i of $1: sha256 $got, want $WANT"
+	done
+	log "ok: 16 parallel downloads of $1, sha256 equal"
+}
+
+# tp_echo16 ADDR:PORT: 16 parallel clients each send 4 MiB to the echo
+# server on srv and check every byte that comes back (both directions).
+tp_echo16() {
+	nsx cli timeout 60 "$PEER" -c "$1" -n 16 -k 16 -g $((4 << 20)) -V -H -s 7 2>"$TEST_TMP/echo.err" ||
+		{ cat "$TEST_TMP/echo.err"; fail "echo clients to $1 failed"; }
+	log "ok: 16 parallel echo flows to $1: $(tail -n1 "$TEST_TMP/echo.err")"
+}
+
+# Through the router in both families: curl and echo flows, all relayed by
+# sockfwd in sockmap mode to the original destination.
+tp_relay_both_families() {
+	local via=$1 n
+	tp_web
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -e -m
+	sfw_bg srv "$PEER" -l "[2001:db8:3::2]:5001" -e -m
+	wait_for 5 listening srv 5001 || fail "echo server did not start"
+	tp_curl16 http://203.0.113.2:8080/blob
+	tp_curl16 "http://[2001:db8:3::2]:8080/blob"
+	tp_echo16 203.0.113.2:5001
+	tp_echo16 "[2001:db8:3::2]:5001"
+	wait_for 10 sfw_entries_are 0 || fail "$(sfw_entries) sockhash entries left"
+	n=$(log_lines | grep -c "target=203.0.113.2:8080$via mode=sockmap up=[0-9]* down=[0-9]* .*close=eof")
+	check_eq "$n" 16 "IPv4 web flows relayed to the original destination in sockmap mode"
+	n=$(log_lines | grep -c "target=\[2001:db8:3::2\]:8080$via mode=sockmap .*close=eof")
+	check_eq "$n" 16 "IPv6 web flows"
+	n=$(log_lines | grep -c "target=\[2001:db8:3::2\]:5001$via mode=sockmap up=4194304 down=4194304 ")
+	check_eq "$n" 16 "IPv6 echo flows, 4 MiB each way"
+	check_eq "$(log_lines | grep -vc "mode=sockmap .*close=eof")" 0 "flows not relayed in sockmap mode"
+	check_no_close_wait
+}
+
+test_transparent_direct() {
+	tp_router
+	sfw_start -l :12345 --transparent --mark $MARK --mode sockmap
+	tp_relay_both_families ""
+}
+
+test_transparent_through_dante() {
+	tp_router
+	dante_start none
+	sfw_start -l :12345 --transparent -x socks5://198.51.100.2:1080 --mark $MARK --mode sockmap
+	tp_relay_both_families " via=198.51.100.2:1080"
+}
+
+# A connection whose original destination is sockfwd's listener would make
+# sockfwd connect to itself, again and again: reset at once, counted.
+test_transparent_loop_refused() {
+	tp_router
+	sfw_start -l :12345 --transparent --mark $MARK -l 127.0.0.1:2000 --transparent
+	refused_at_once 192.0.2.2:12345
+	refused_at_once "[2001:db8:1::2]:12345"
+	refused_at_once 198.51.100.1:12345
+	refused_at_once 127.0.0.1:12345 fwd
+	refused_at_once 127.0.0.1:2000 fwd
+	check_eq "$(sfw_counter refused_loop)" 5 "refused_loop counter"
+	grep -q "refused client=[^ ]*192.0.2.1\]*:[0-9]*: original destination 192.0.2.2:12345 is sockfwd's own listener (a loop) (reset" \
+		"$SFW_LOG" || { cat "$SFW_LOG"; fail "no log line for the loop"; }
+	check_eq "$(flow_lines_count)" 0 "flows started"
+}
+
+flow_lines_count() { log_lines | wc -l; }
+
+# The router's own connections go through sockfwd too (the output chain);
+# sockfwd's upstream connections carry --mark, which the rules skip: they
+# reach the server instead of sockfwd again.
+test_transparent_mark_skips_rules() {
+	local before after
+	tp_router
+	tp_web
+	sfw_start -l :12345 --transparent --mark $MARK
+	before=$(nsx fwd nft list chain inet sockfwd output | sed -n 's/.*meta mark 0x0*2a counter packets \([0-9]*\).*/\1/p')
+	WANT=$(sha256sum <"$TEST_TMP/www/blob" | cut -d' ' -f1)
+	nsx fwd curl -sS -g --max-time 30 -o "$TEST_TMP/got.fwd" http://203.0.113.2:8080/blob ||
+		fail "curl from the router itself failed"
+	check_eq "$(sha256sum <"$TEST_TMP/got.fwd" | cut -d' ' -f1)" "$WANT" "sha256 of the router's own download"
+	after=$(nsx fwd nft list chain inet sockfwd output | sed -n 's/.*meta mark 0x0*2a counter packets \([0-9]*\).*/\1/p')
+	log "marked packets in the output chain: $before -> $after"
+	[ "${after:-0}" -gt "${before:-0}" ] || fail "no packet with mark $MARK counted"
+	wait_log "close=eof"
+	check_eq "$(log_lines | wc -l)" 1 "flows (one: the upstream was not redirected again)"
+	log_lines | grep -q "client=[^ ]*198.51.100.1\]*:[0-9]* listen=:12345 target=203.0.113.2:8080 " ||
+		fail "the router's download did not go through sockfwd: $(log_lines)"
+	# While a flow runs its upstream socket shows the mark (ss -e: fwmark).
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -e
+	wait_for 5 listening srv 5001 || fail "echo server did not start"
+	sfw_bg cli "$PEER" -c 203.0.113.2:5001 -D 3000 -g 10
+	wait_for 5 fwmark_shown ||
+		fail "no upstream socket with fwmark 0x2a: $(nsx fwd ss -tenH)"
+	log "ok: $(nsx fwd ss -tenH dst 203.0.113.2:5001 | grep -o 'fwmark:0x2a')"
+}
+
+# --mark needs CAP_NET_ADMIN: without it sockfwd says so and does not start.
+test_transparent_mark_needs_cap() {
+	need setpriv
+	ns_add fwd
+	nsx fwd setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+		"$SFW" -l 127.0.0.1:2000 --transparent --mark 1 --mode copy 2>"$TEST_TMP/err" &&
+		fail "started without CAP_NET_ADMIN"
+	grep -q -- "--mark 1: Operation not permitted (SO_MARK needs CAP_NET_ADMIN)" "$TEST_TMP/err" ||
+		fail "message: $(cat "$TEST_TMP/err")"
+	nsx fwd "$SFW" -l 127.0.0.1:2000 -t 127.0.0.1:1 --transparent 2>"$TEST_TMP/err" &&
+		fail "-t and --transparent both accepted"
+	grep -q "has both -t and --transparent" "$TEST_TMP/err" || fail "message: $(cat "$TEST_TMP/err")"
+}
+
+# ssh and scp-like streams through the router, v4 and v6, through dante.
+test_transparent_ssh() {
+	need ssh ssh-keygen /usr/sbin/sshd
+	tp_router
+	dante_start none
+	sfw_start -l :12345 --transparent -x socks5://198.51.100.2:1080 --mark $MARK
+	mkdir -p /run/sshd "$TEST_TMP/ssh"
+	ssh-keygen -q -t ed25519 -N '' -f "$TEST_TMP/ssh/host" </dev/null
+	ssh-keygen -q -t ed25519 -N '' -f "$TEST_TMP/ssh/user" </dev/null
+	cp "$TEST_TMP/ssh/user.pub" "$TEST_TMP/ssh/authorized_keys"
+	cat >"$TEST_TMP/ssh/sshd_config" <<-EOC
+	ListenAddress 0.0.0.0
+	ListenAddress ::
+	HostKey $TEST_TMP/ssh/host
+	AuthorizedKeysFile $TEST_TMP/ssh/authorized_keys
+	PermitRootLogin prohibit-password
+	StrictModes no
+	UsePAM no
+	PidFile none
+	EOC
+	sfw_bg srv /usr/sbin/sshd -D -e -f "$TEST_TMP/ssh/sshd_config" 2>"$TEST_TMP/sshd.log"
+	wait_for 5 listening srv 22 || { cat "$TEST_TMP/sshd.log"; fail "sshd did not start"; }
+	head -c $((16 << 20)) /dev/urandom >"$TEST_TMP/ssh/data"
+	want=$(sha256sum <"$TEST_TMP/ssh/data" | cut -d' ' -f1)
+	local host got
+	for host in 203.0.113.2 2001:db8:3::2; do
+		got=$(nsx cli ssh -i "$TEST_TMP/ssh/user" -o BatchMode=yes -o StrictHostKeyChecking=no \
+			-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "root@$host" sha256sum \
+			<"$TEST_TMP/ssh/data" | cut -d' ' -f1)
+		check_eq "$got" "$want" "sha256 of 16 MiB sent over ssh to $host"
+		got=$(nsx cli ssh -i "$TEST_TMP/ssh/user" -o BatchMode=yes -o StrictHostKeyChecking=no \
+			-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "root@$host" \
+			cat "$TEST_TMP/ssh/data" | sha256sum | cut -d' ' -f1)
+		check_eq "$got" "$want" "sha256 of 16 MiB read over ssh from $host"
+	done
+	wait_for 10 sfw_entries_are 0 || fail "$(sfw_entries) sockhash entries left"
+	check_eq "$(log_lines | grep -c "target=203.0.113.2:22 via=198.51.100.2:1080 mode=sockmap .*close=eof")" 2 "ssh flows over IPv4"
+	check_eq "$(log_lines | grep -c "target=\[2001:db8:3::2\]:22 via=198.51.100.2:1080 mode=sockmap .*close=eof")" 2 "ssh flows over IPv6"
+}
