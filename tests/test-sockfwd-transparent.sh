@@ -27,12 +27,19 @@ refused_at_once() {
 # fwmark_shown: an upstream socket to the echo server carries the mark.
 fwmark_shown() { nsx fwd ss -tenH dst 203.0.113.2:5001 | grep -q "fwmark:0x2a"; }
 
-# The router: cli's default routes via fwd, the shipped rules with the
-# test's LAN interface.
+# tp_router [nft|iptables|none]: cli's default route via fwd, and the
+# shipped rules (nft by default) with the test's LAN interface on fwd.
 tp_router() {
+	local rules=${1:-nft}
 	need nft curl python3
 	sfw_topology
 	nsx cli ip route add default via 192.0.2.2
+	if [ "$rules" = iptables ]; then
+		need iptables ip6tables
+		nsx fwd env LAN_IF=f0 SOCKFWD_MARK=$MARK "$ROOT/scripts/sockfwd-transparent-iptables" add ||
+			fail "the shipped iptables rules do not load"
+	fi
+	[ "$rules" = nft ] || { sfw_load_maps; return 0; }
 	sed -e 's/^define LAN_IF = .*/define LAN_IF = "f0"/' \
 		-e "s/^define SOCKFWD_MARK = .*/define SOCKFWD_MARK = $MARK/" \
 		"$ROOT/scripts/sockfwd-transparent.nft" >"$TEST_TMP/rules.nft"
@@ -208,4 +215,48 @@ test_transparent_ssh() {
 	wait_for 10 sfw_entries_are 0 || fail "$(sfw_entries) sockhash entries left"
 	check_eq "$(log_lines | grep -c "target=203.0.113.2:22 via=198.51.100.2:1080 mode=sockmap .*close=eof")" 2 "ssh flows over IPv4"
 	check_eq "$(log_lines | grep -c "target=\[2001:db8:3::2\]:22 via=198.51.100.2:1080 mode=sockmap .*close=eof")" 2 "ssh flows over IPv6"
+}
+
+# The iptables equivalent of the shipped nft rules: the same flows, then
+# "del" leaves no chain behind.
+test_transparent_iptables() {
+	tp_router iptables
+	sfw_start -l :12345 --transparent --mark $MARK --mode sockmap
+	tp_relay_both_families ""
+	nsx fwd "$ROOT/scripts/sockfwd-transparent-iptables" del
+	nsx fwd iptables -w -t nat -S | grep -q SOCKFWD && fail "IPv4 chain left after del"
+	nsx fwd ip6tables -w -t nat -S | grep -q SOCKFWD && fail "IPv6 chain left after del"
+	return 0
+}
+
+# TPROXY (nft tproxy, a policy route for the mark to the local table): no
+# NAT, the accepted socket's own address is the original destination; the
+# listener needs IP_TRANSPARENT, which sockfwd sets on --transparent ones.
+test_transparent_tproxy() {
+	tp_router none
+	cat >"$TEST_TMP/tproxy.nft" <<-EOR
+	table inet sockfwd_tproxy {
+		chain prerouting {
+			type filter hook prerouting priority mangle; policy accept;
+			iifname != "f0" return
+			meta l4proto tcp socket transparent 1 meta mark set 1 accept
+			meta l4proto tcp ip daddr 203.0.113.0/24 tproxy ip to :12346 meta mark set 1 accept
+			meta l4proto tcp ip6 daddr 2001:db8:3::/64 tproxy ip6 to :12346 meta mark set 1 accept
+		}
+	}
+	EOR
+	nsx fwd nft -f "$TEST_TMP/tproxy.nft" || fail "tproxy rules do not load"
+	nsx fwd ip rule add fwmark 1 lookup 100
+	nsx fwd ip route add local 0.0.0.0/0 dev lo table 100
+	nsx fwd ip -6 rule add fwmark 1 lookup 100
+	nsx fwd ip -6 route add local ::/0 dev lo table 100
+	sfw_start -l :12346 --transparent --mark $MARK --mode sockmap
+	grep -q "no IP_TRANSPARENT" "$SFW_LOG" && fail "IP_TRANSPARENT refused as root"
+	tp_web
+	tp_curl16 http://203.0.113.2:8080/blob
+	tp_curl16 "http://[2001:db8:3::2]:8080/blob"
+	check_eq "$(log_lines | grep -c "target=203.0.113.2:8080 mode=sockmap .*close=eof")" 16 "IPv4 flows under TPROXY"
+	check_eq "$(log_lines | grep -c "target=\[2001:db8:3::2\]:8080 mode=sockmap .*close=eof")" 16 "IPv6 flows under TPROXY"
+	refused_at_once 192.0.2.2:12346
+	check_eq "$(sfw_counter refused_loop)" 1 "refused_loop counter"
 }
