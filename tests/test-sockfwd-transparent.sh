@@ -109,10 +109,13 @@ test_transparent_direct() {
 	tp_relay_both_families ""
 }
 
+# The listener from a -c file: its target is the word "transparent".
 test_transparent_through_dante() {
 	tp_router
 	dante_start none
-	sfw_start -l :12345 --transparent -x socks5://198.51.100.2:1080 --mark $MARK --mode sockmap
+	printf '# listen  target       proxy\n:12345    transparent  socks5://198.51.100.2:1080\n' \
+		>"$TEST_TMP/sockfwd.conf"
+	sfw_start -c "$TEST_TMP/sockfwd.conf" --mark $MARK --mode sockmap
 	tp_relay_both_families " via=198.51.100.2:1080"
 }
 
