@@ -144,7 +144,7 @@ test_transparent_mark_skips_rules() {
 	local before after
 	tp_router
 	tp_web
-	sfw_start -l :12345 --transparent --mark $MARK
+	sfw_start -l :12345 --transparent --mark $MARK --status-socket "$TEST_TMP/status.sock"
 	before=$(nsx fwd nft list chain inet sockfwd output | sed -n 's/.*meta mark 0x0*2a counter packets \([0-9]*\).*/\1/p')
 	WANT=$(sha256sum <"$TEST_TMP/www/blob" | cut -d' ' -f1)
 	nsx fwd curl -sS -g --max-time 30 -o "$TEST_TMP/got.fwd" http://203.0.113.2:8080/blob ||
@@ -164,6 +164,12 @@ test_transparent_mark_skips_rules() {
 	wait_for 5 fwmark_shown ||
 		fail "no upstream socket with fwmark 0x2a: $(nsx fwd ss -tenH)"
 	log "ok: $(nsx fwd ss -tenH dst 203.0.113.2:5001 | grep -o 'fwmark:0x2a')"
+	# --status names each flow's own target, and the loop counter.
+	"$SFW" --status="$TEST_TMP/status.sock" >"$TEST_TMP/status.out" || fail "--status failed"
+	log "$(cat "$TEST_TMP/status.out")"
+	grep -q "refused_loop=0" "$TEST_TMP/status.out" || fail "no refused_loop in the header"
+	grep -q "^flow client=[^ ]*192.0.2.1\]*:[0-9]* listen=:12345 target=203.0.113.2:5001 " \
+		"$TEST_TMP/status.out" || fail "--status does not show the original destination"
 }
 
 # --mark needs CAP_NET_ADMIN: without it sockfwd says so and does not start.
