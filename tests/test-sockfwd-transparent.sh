@@ -269,3 +269,43 @@ test_transparent_tproxy() {
 	refused_at_once 192.0.2.2:12346
 	check_eq "$(sfw_counter refused_loop)" 1 "refused_loop counter"
 }
+
+# The guarantees of the fixed-target relay hold for transparent flows, in
+# each mode: half-close both ways and early bytes (sha256 each way), to the
+# original destination through dante.
+tp_modes() {
+	tp_router
+	dante_start none
+	sfw_start -l :12345 --transparent -x socks5://198.51.100.2:1080 --mark $MARK --mode "$1"
+	SRV_OPTS=-A sha_transfer 203.0.113.2:5001 $((8 << 20)) $((8 << 20))
+	sha_transfer 203.0.113.2:5001 $((8 << 20)) $((8 << 20)) -A
+	SRV_OPTS="-r 5000 -H" sha_transfer 203.0.113.2:5001 5000 7000 -H
+	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 3 ]" || fail "flows did not end"
+	log "$(log_lines)"
+	check_eq "$(log_lines | grep -c "target=203.0.113.2:5001 via=198.51.100.2:1080 mode=$1 up=8388608 down=8388608 .*close=eof")" 2 \
+		"half-closed transparent flows complete"
+	check_eq "$(log_lines | grep -c "mode=$1 up=5000 down=7000 .*close=eof")" 1 "early bytes flow"
+	check_no_close_wait
+}
+test_transparent_modes_sockmap() { tp_modes sockmap; }
+test_transparent_modes_splice() { tp_modes splice; }
+test_transparent_modes_copy() { tp_modes copy; }
+
+# Limits for transparent flows: a third connection from one address past
+# --max-conns-per-ip is reset at once; idle ones are reset after
+# --idle-timeout (in sockmap mode on the verdict's clock).
+test_transparent_limits() {
+	tp_router
+	sfw_start -l :12345 --transparent --mark $MARK --max-conns-per-ip 2 --idle-timeout 2 --mode sockmap
+	sfw_bg srv "$PEER" -l 203.0.113.2:5001 -e -m
+	wait_for 5 listening srv 5001 || fail "echo server did not start"
+	sfw_bg cli "$PEER" -c 203.0.113.2:5001 -D 20000 -g 1
+	sfw_bg cli "$PEER" -c 203.0.113.2:5001 -D 20000 -g 1
+	wait_for 5 sfw_entries_are 4 || fail "two idle flows not in the map: $(sfw_entries)"
+	refused_at_once 203.0.113.2:5001
+	check_eq "$(sfw_counter refused_per_ip)" 1 "refused_per_ip"
+	wait_for 5 sh -c "[ \$(grep -c 'close=idle timeout' '$SFW_LOG') -ge 2 ]" ||
+		fail "idle transparent flows not reset: $(log_lines)"
+	log "$(log_lines)"
+	check_eq "$(sfw_counter idle_closed)" 2 "idle_closed"
+}
