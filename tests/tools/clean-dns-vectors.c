@@ -1030,6 +1030,131 @@ static void run_scenarios(const struct cdns_objects *o)
 	cdns_clear_state(&o->maps);
 }
 
+/* The newest record in the per-CPU cdns_log (what `clean-dns log` reads). */
+static int newest_log_record(const struct cdns_objects *o, struct clean_dns_event *out)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd = cdns_map_fd(o->tc, "cdns_log"), cpu, i;
+	struct clean_dns_log *per_cpu;
+	__u32 zero = 0;
+	bool found = false;
+
+	if (ncpus <= 0 || fd < 0)
+		return -EINVAL;
+	per_cpu = calloc((size_t)ncpus, sizeof(*per_cpu));
+	if (!per_cpu || bpf_map_lookup_elem(fd, &zero, per_cpu)) {
+		free(per_cpu);
+		return -ENOENT;
+	}
+	for (cpu = 0; cpu < ncpus; cpu++)
+		for (i = 0; i < LOG_EVENTS_PER_CPU; i++)
+			if (!found || per_cpu[cpu].events[i].time_ns > out->time_ns) {
+				*out = per_cpu[cpu].events[i];
+				found = true;
+			}
+	free(per_cpu);
+	return 0;
+}
+
+static int count_ring_record(void *ctx, void *data, size_t len)
+{
+	if (len >= sizeof(struct clean_dns_event))
+		*(struct clean_dns_event *)ctx = *(struct clean_dns_event *)data;
+	return 0;
+}
+
+struct record_row {
+	const char *name;
+	enum step_prog prog;
+	struct frame_spec frame;
+	int reason;
+	const char *resolver, *answer; /* text; answer NULL: none */
+	uint16_t qtype;
+	const char *qname_wire;
+};
+
+/* clang-format off */
+static const struct record_row record_rows[] = {
+	{ "IPv4 drop on XDP", INGRESS_XDP, { V4(.ip_id = 0, .dns = DNS_RESPONSE(0x8180)) },
+	  COUNT_drop_ipid_zero, "8.8.8.8", "142.250.72.14", 1, "\6google\3com" },
+	{ "IPv6 AAAA drop on tc", INGRESS_TC,
+	  { V6(.dns = DNS_RESPONSE(0x8580, .id = 0x4242, .qtype = 28, .an = { ANSWER_AAAA() })) },
+	  COUNT_drop_aa_single, "2001:4860:4860::8888", "2a00:1450:4001:81c::200e", 28, "\6google\3com" },
+	{ "would-drop of an observed resolver on L3", INGRESS_XDP_L3,
+	  { .no_link = true, V4(.src = "198.51.100.153", .frag_off = 0x4000, .dns = DNS_RESPONSE(0x8180, .qname = "a-rather-long-label-for-the-record.example.org")) },
+	  COUNT_would_drop_df, "198.51.100.153", "142.250.72.14", 1, "\42a-rather-long-label-for-the-record\7example\3or" },
+};
+/* clang-format on */
+
+/* Each drop and would-be drop leaves one record, in cdns_log and on the
+ * cdns_events ring buffer, saying what it was: the rule, resolver, client
+ * port, ID, question name's first bytes and type, and the answer.
+ */
+static void run_drop_records(const struct cdns_objects *o)
+{
+	struct clean_dns_event logged, ringed;
+	struct ring_buffer *rb = NULL;
+	int ring_fd = cdns_map_fd(o->tc, "cdns_events");
+	char why[256];
+	size_t r;
+
+	if (ring_fd >= 0)
+		rb = ring_buffer__new(ring_fd, count_ring_record, &ringed, NULL);
+	for (r = 0; r < sizeof(record_rows) / sizeof(record_rows[0]); r++) {
+		const struct record_row *row = &record_rows[r];
+		struct loaded_prog lp = {
+			.label = step_prog_names[row->prog],
+			.objects = o,
+			.prog_fd = cdns_prog_fd(o, step_prog_names[row->prog]),
+			.is_tc = row->prog == INGRESS_TC,
+		};
+		struct addr_key resolver, answer = { 0 };
+		struct frame f;
+		char name[160];
+		size_t qlen = strlen(row->qname_wire);
+
+		snprintf(name, sizeof(name), "drop record: %s", row->name);
+		if (!rb) {
+			report(false, &lp, name, "cannot open the cdns_events ring buffer");
+			continue;
+		}
+		ring_buffer__consume(rb);
+		if (!build_frame(&f, &row->frame) || cdns_prefix_key(&resolver, row->resolver, 0) ||
+		    (row->answer && cdns_prefix_key(&answer, row->answer, 0))) {
+			report(false, &lp, name, "bad row");
+			continue;
+		}
+		memset(&ringed, 0, sizeof(ringed));
+		check_frame(&lp, name, &f, row->reason < COUNT_FIRST_WOULD_DROP, row->reason);
+		if (newest_log_record(o, &logged)) {
+			report(false, &lp, name, "cannot read cdns_log");
+			continue;
+		}
+		ring_buffer__consume(rb);
+		why[0] = '\0';
+		if (logged.reason != row->reason)
+			snprintf(why, sizeof(why), "reason %u, want %d", logged.reason,
+				 row->reason);
+		else if (memcmp(logged.resolver, resolver.addr, 16))
+			snprintf(why, sizeof(why), "resolver differs from %s", row->resolver);
+		else if (memcmp(logged.answer, answer.addr, 16))
+			snprintf(why, sizeof(why), "answer differs from %s", row->answer);
+		else if (logged.qtype != row->qtype)
+			snprintf(why, sizeof(why), "qtype %u, want %u", logged.qtype, row->qtype);
+		else if (ntohs(logged.client_port) != 40000 ||
+			 ntohs(logged.txid) != row->frame.dns.id)
+			snprintf(why, sizeof(why), "port %u id 0x%04x", ntohs(logged.client_port),
+				 ntohs(logged.txid));
+		else if (memcmp(logged.qname, row->qname_wire,
+				qlen < EVENT_QNAME_LEN ? qlen : EVENT_QNAME_LEN))
+			snprintf(why, sizeof(why), "question name differs");
+		else if (memcmp(&ringed, &logged, sizeof(logged)))
+			snprintf(why, sizeof(why), "the ring buffer's record is not the log's");
+		snprintf(name, sizeof(name), "drop record: %s: log and ring buffer", row->name);
+		report(!why[0], &lp, name, why[0] ? why : NULL);
+	}
+	ring_buffer__free(rb);
+}
+
 static int run_all(const char *build_dir)
 {
 	static const struct {
@@ -1067,6 +1192,7 @@ static int run_all(const char *build_dir)
 	run_scenarios(&objects);
 	run_hop_table_flood(&objects);
 	run_fuzz_findings(&objects);
+	run_drop_records(&objects);
 	cdns_unload(&objects);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
