@@ -137,7 +137,8 @@ deps:
 # Lint: formatting of our C, static analysis, shell scripts.
 C_SRCS := $(wildcard xdp/*.c xdp/*.h sk_skb/*.c sk_skb/*.h include/*.h tests/tools/*.c tests/tools/*.h \
 	tests/fuzz/*.c tests/fuzz/*.h bench/*.c)
-SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/install-deps tests/run tests/lib.sh tests/mutate \
+SH_SRCS := scripts/clean-dns scripts/sockfwd-load scripts/sockfwd-transparent-iptables scripts/install-deps \
+	tests/run tests/lib.sh tests/mutate \
 	$(wildcard tests/*.sh bench/*.sh scripts/ifupdown/*/* scripts/openwrt/*)
 SH_SRCS += $(addprefix tests/kernels/,run fetch-kernel build-initramfs run-guest guest-init)
 SH_SRCS += tests/fuzz/run-socks5 tests/soak/run tests/soak/soak.sh
