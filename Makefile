@@ -124,7 +124,7 @@ fuzz: all tools $(BUILD)/fuzz/clean-dns-fuzz
 fuzz-socks5: $(BUILD)/fuzz/socks5-fuzz
 	$(Q)./tests/fuzz/run-socks5 $(FUZZ_SECONDS)
 
-# sockfwd under load and faults (sk_skb/README.md, Hardening): DURATION seconds.
+# sockfwd under load and faults (docs/sockfwd.md, Hardening): DURATION seconds.
 DURATION ?= 600
 soak: all tools
 	$(Q)DURATION=$(DURATION) ./tests/soak/run

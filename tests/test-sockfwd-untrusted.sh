@@ -560,7 +560,7 @@ ss_sum() {
 
 # 200 clients that read nothing, in sockmap mode, each sent 4 MiB: what
 # sockfwd holds for them (bytes it acked to the servers less bytes the
-# clients' sockets received) stays within the bound of sk_skb/README.md
+# clients' sockets received) stays within the bound of docs/sockfwd.md
 # (Limits): per flow --queue-limit + 64 KiB + twice --sndbuf + twice
 # --rcvbuf.  Then every byte arrives.
 test_slow_readers_bounded_sockmap() {
