@@ -73,7 +73,10 @@ TX_MAC=02:00:00:00:0a:01
 # topology KIND: sender namespace tx, receiver namespace rx (iperf3 server
 # on $RX_ADDR); sets DEV, the receiver's interface that clean-dns goes on.
 topology() {
-	local ns
+	local ns p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
 	for ns in tx rx wire; do ip netns del "$id-$ns" 2>/dev/null || true; done
 	ip netns add "$id-tx"
 	ip netns add "$id-rx"
@@ -103,8 +106,11 @@ topology() {
 		ip link add tx0 netns "$id-tx" address "$TX_MAC" type veth \
 			peer name w1 netns "$id-wire" address "$WIRE_MAC"
 		nsx wire ip link set w1 up
-		nsx rx "$TOOLS/dns-tunwire" --tun tun0 --peer-netns "/run/netns/$id-wire" \
-			--peer-iface w1 --peer-mac "$TX_MAC" >"$tmp/tunwire.log" 2>&1 &
+		# nsenter itself in the background (not the nsx function, whose
+		# subshell's PID $! would be): cleanup kills the helper by its PID.
+		nsenter --net="/run/netns/$id-rx" -- "$TOOLS/dns-tunwire" --tun tun0 \
+			--peer-netns "/run/netns/$id-wire" --peer-iface w1 --peer-mac "$TX_MAC" \
+			>"$tmp/tunwire.log" 2>&1 &
 		pids+=($!)
 		for _ in $(seq 50); do
 			grep -q '^wire ' "$tmp/tunwire.log" && break
@@ -118,7 +124,7 @@ topology() {
 	[ "$1" = tun ] && nsx tx ip neigh replace "$RX_ADDR" lladdr "$WIRE_MAC" dev tx0 nud permanent
 	nsx rx ip link set "$ADDR_DEV" up
 	nsx rx ip addr add "$RX_ADDR/24" dev "$ADDR_DEV"
-	nsx rx iperf3 -s -B "$RX_ADDR" >/dev/null 2>&1 &
+	nsenter --net="/run/netns/$id-rx" -- iperf3 -s -B "$RX_ADDR" >/dev/null 2>&1 &
 	pids+=($!)
 	for _ in $(seq 50); do
 		nsx tx ping -c1 -W1 "$RX_ADDR" >/dev/null 2>&1 && nsx rx ss -ltn | grep -q ':5201 ' && return 0
