@@ -18,21 +18,11 @@ WOULD_DROP_COUNTERS=${DROP_COUNTERS//drop_/would_drop_}
 # each listed would_drop_ counter moved by WANT and every other by 0, and
 # together by the forgeries the injector sent.
 check_would_drops() {
-	local pair name total=0 sent
-	declare -A want=()
-	for pair in "$@"; do
-		want[${pair%%=*}]=${pair#*=}
-	done
+	local name
 	for name in $DROP_COUNTERS; do
 		check_eq "$(delta "$name")" 0 "$name in observe mode"
 	done
-	for name in $WOULD_DROP_COUNTERS; do
-		check_eq "$(delta "$name")" "${want[$name]:-0}" "$name"
-		total=$((total + ${want[$name]:-0}))
-	done
-	sent=$(forgeries_since_mark | wc -l)
-	[ "$sent" -gt 0 ] || fail "the injector sent no forgeries"
-	check_eq "$total" "$sent" "would-drops, all rules together, = forgeries the injector sent"
+	counters_moved "$WOULD_DROP_COUNTERS" would-drops "$@"
 }
 
 # forgeries_of FAMILY EDNS: forgeries since the mark to the resolver's

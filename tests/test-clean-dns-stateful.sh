@@ -216,22 +216,27 @@ delta() {
 	echo $(($(counter "$1") - before))
 }
 
-# check_drops NAME=WANT...: since mark_now, each listed drop counter moved by
-# WANT, every other by 0, and all drops together by the forgeries sent.
-check_drops() {
-	local pair name total=0 sent
+# counters_moved COUNTERS WHAT NAME=WANT...: since mark_now, each counter
+# of the list COUNTERS moved by its WANT (0 when not named), and all of them
+# together by the forgeries the injector sent.
+counters_moved() {
+	local counters=$1 what=$2 pair name total=0 sent
+	shift 2
 	declare -A want=()
 	for pair in "$@"; do
 		want[${pair%%=*}]=${pair#*=}
 	done
-	for name in $DROP_COUNTERS; do
+	for name in $counters; do
 		check_eq "$(delta "$name")" "${want[$name]:-0}" "$name"
 		total=$((total + ${want[$name]:-0}))
 	done
 	sent=$(forgeries_since_mark | wc -l)
 	[ "$sent" -gt 0 ] || fail "the injector sent no forgeries"
-	check_eq "$total" "$sent" "drops, all rules together, = forgeries the injector sent"
+	check_eq "$total" "$sent" "$what, all rules together, = forgeries the injector sent"
 }
+
+# check_drops NAME=WANT...: counters_moved over the drop counters.
+check_drops() { counters_moved "$DROP_COUNTERS" drops "$@"; }
 
 # check_race_drops EDNS PLAIN: since mark_now, the forgeries of EDNS queries
 # (EDNS of them) went to edns-echo and the others (PLAIN) to hop-count, no

@@ -98,6 +98,22 @@ test_attach_modes_and_sections() {
 	return 0
 }
 
+# xdp_id_of DEV: the id of the XDP program on DEV in namespace host.
+xdp_id_of() {
+	local id
+	id=$(nsx host ip -d link show dev "$1" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+	[ -n "$id" ] || fail "no XDP program on $1"
+	echo "$id"
+}
+
+# from_203_0_113_53 FRAME: the sample frame (from 8.8.8.8, Ethernet and
+# IPv4) with its source address, at offset 26, rewritten to 203.0.113.53.
+from_203_0_113_53() {
+	head -c 26 "$1"
+	printf '\313\000\161\065'
+	tail -c +31 "$1"
+}
+
 # Configuration lives in the pinned map: it survives detach and re-attach,
 # and the attached program applies it.
 test_config_survives_reattach() {
@@ -118,13 +134,8 @@ test_config_survives_reattach() {
 	# configured resolver (IPv4 source at offset 26) and run it through the
 	# attached program.
 	local id
-	id=$(nsx host ip -d link show dev eth0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
-	[ -n "$id" ] || fail "no program id"
-	{
-		head -c 26 "$TEST_TMP/forged-ipid-zero.bin"
-		printf '\313\000\161\065'
-		tail -c +31 "$TEST_TMP/forged-ipid-zero.bin"
-	} >"$TEST_TMP/from-configured.bin"
+	id=$(xdp_id_of eth0) || exit 1
+	from_203_0_113_53 "$TEST_TMP/forged-ipid-zero.bin" >"$TEST_TMP/from-configured.bin"
 	bpftool prog run id "$id" data_in "$TEST_TMP/from-configured.bin" repeat 1 | grep -q 'Return value: 1' ||
 		fail "the re-attached program did not apply the configured rule"
 	"$CLEAN_DNS" resolver del $prefix/32 || fail "resolver del"
@@ -358,15 +369,8 @@ test_every_rule_passes_genuine_answers() {
 	nsx host "$CLEAN_DNS" attach eth0 generic || fail "attach"
 	"$CLEAN_DNS" resolver add 203.0.113.53 all || fail "resolver add v4"
 	"$CLEAN_DNS" resolver add 2001:4860:4860::8888 all || fail "resolver add v6"
-	id=$(nsx host ip -d link show dev eth0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
-	[ -n "$id" ] || fail "no program id"
-
-	# IPv4 source (offset 26) rewritten to 203.0.113.53.
-	{
-		head -c 26 "$TEST_TMP/genuine.bin"
-		printf '\313\000\161\065'
-		tail -c +31 "$TEST_TMP/genuine.bin"
-	} >"$TEST_TMP/genuine-v4.bin"
+	id=$(xdp_id_of eth0) || exit 1
+	from_203_0_113_53 "$TEST_TMP/genuine.bin" >"$TEST_TMP/genuine-v4.bin"
 	check_eq "$(verdict_of "$id" "$TEST_TMP/genuine-v4.bin")" 2 "genuine IPv4 answer, every rule"
 	check_eq "$(verdict_of "$id" "$TEST_TMP/genuine-ipv6.bin")" 2 "genuine IPv6 answer (flow label set), every rule"
 	# The flow label is the low 20 bits of the IPv6 header's first word
