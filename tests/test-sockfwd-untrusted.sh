@@ -13,18 +13,6 @@
 
 SECRET=S3cretPW-$$
 
-# refused_at_once ADDR:PORT [NS]: a client that connects gets a reset (not
-# a wait in the accept queue, not a clean close) within a second.
-refused_at_once() {
-	local start=$SECONDS
-	nsx "${2:-cli}" timeout 5 "$PEER" -c "$1" -g 10 -H 2>"$TEST_TMP/refused.err" &&
-		fail "a connection to $1 was served: $(cat "$TEST_TMP/refused.err")"
-	grep -q "Connection reset by peer" "$TEST_TMP/refused.err" ||
-		fail "no reset for $1: $(cat "$TEST_TMP/refused.err")"
-	[ $((SECONDS - start)) -le 1 ] || fail "the reset took $((SECONDS - start)) s"
-	log "ok: $1 refused at once: $(grep -m1 reset "$TEST_TMP/refused.err")"
-}
-
 # hold N ADDR:PORT: N idle connections from cli, held until the test ends.
 hold() {
 	sfw_bg cli "$TOOLS/sockfwd-bench" hold-client -c "$2" -n "$1"

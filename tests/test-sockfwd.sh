@@ -76,6 +76,18 @@ sfw_start() {
 		{ cat "$SFW_LOG"; fail "sockfwd did not start"; }
 }
 
+# refused_at_once ADDR:PORT [NS]: a client that connects gets a reset (not
+# a wait in the accept queue, not a clean close) within a second.
+refused_at_once() {
+	local start=$SECONDS
+	nsx "${2:-cli}" timeout 5 "$PEER" -c "$1" -g 10 -H 2>"$TEST_TMP/refused.err" &&
+		fail "a connection to $1 was served: $(cat "$TEST_TMP/refused.err")"
+	grep -q "Connection reset by peer" "$TEST_TMP/refused.err" ||
+		fail "no reset for $1: $(cat "$TEST_TMP/refused.err")"
+	[ $((SECONDS - start)) -le 1 ] || fail "the reset took $((SECONDS - start)) s"
+	log "ok: $1 refused at once: $(grep -m1 reset "$TEST_TMP/refused.err")"
+}
+
 # sfw_stop: SIGTERM, and wait until it has finished its flows and exited.
 sfw_stop() {
 	kill -TERM "$SFW_PID" 2>/dev/null
