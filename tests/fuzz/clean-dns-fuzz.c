@@ -853,7 +853,7 @@ static int oracle_confirms(const uint8_t *frame, size_t len, int l3, int reason)
 /* What the program returns for a verdict of HOST on HOOK. */
 static int expected_return(enum hook hook, int host)
 {
-	int drop = host >= COUNT_FIRST_DROP && host < COUNT_FIRST_EVENT;
+	int drop = host >= COUNT_FIRST_DROP && host < COUNT_FIRST_WOULD_DROP;
 
 	switch (hook) {
 	case HOOK_TC:
@@ -940,8 +940,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (host < COUNT_MAX)
 		verdicts[host]++;
+	/* A would-drop (an observed resolver) must be backed by the bytes as
+	 * its drop twin would.
+	 */
 	if (host >= COUNT_FIRST_DROP && host < COUNT_FIRST_EVENT) {
-		if (!oracle_confirms(frame, len, l3, host))
+		if (!oracle_confirms(frame, len, l3,
+				     host >= COUNT_FIRST_WOULD_DROP ? host - COUNT_OBSERVED : host))
 			disagree("a drop the forward parser cannot confirm", host, kernel);
 		drops++;
 	}

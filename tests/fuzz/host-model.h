@@ -45,6 +45,8 @@ static const struct model_prefix model_resolvers[] = {
 	  RULE_AA_SINGLE | RULE_NAME_UNCOMPRESSED | RULE_BOGUS_ADDR | RULE_EDNS_ECHO |
 		  RULE_FLOW_LABEL | RULE_QUERY_ECHO | RULE_HOP_COUNT },
 	{ "2001:db8:54::", 48, RULE_FLOW_LABEL | RULE_EDNS_ECHO },
+	/* observed: its drops become would_drop_ twins, counted and passed */
+	{ "2001:db8:55::", 48, RULE_FLOW_LABEL | RULE_EDNS_ECHO | RULE_OBSERVE },
 };
 
 /* As the vector table's scenarios list them: the captured forgery's
