@@ -106,6 +106,19 @@ xdp_id_of() {
 	echo "$id"
 }
 
+# host_attached_generic: clean-dns from scratch (reset now and at the end),
+# attached in generic mode to eth0 of a namespace "host", the sample frames
+# in TEST_TMP.  Uses the shared pins (run under the lock).
+host_attached_generic() {
+	on_exit "'$CLEAN_DNS' reset"
+	"$CLEAN_DNS" reset >/dev/null
+	ns_add host
+	nsx host ip link add eth0 type veth peer name eth1
+	on_exit "nsx host $CLEAN_DNS detach eth0"
+	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
+	nsx host "$CLEAN_DNS" attach eth0 generic || fail "attach"
+}
+
 # from_203_0_113_53 FRAME: the sample frame (from 8.8.8.8, Ethernet and
 # IPv4) with its source address, at offset 26, rewritten to 203.0.113.53.
 from_203_0_113_53() {
@@ -250,14 +263,7 @@ verdict_of() {
 # bogus del, add and defaults.  Uses the shared pins (run under the lock).
 test_attach_loads_forged_address_list() {
 	local list=$ROOT/xdp/forged-addresses.list id addr drops=0 got
-	on_exit "'$CLEAN_DNS' reset"
-	"$CLEAN_DNS" reset >/dev/null
-	ns_add host
-	nsx host ip link add eth0 type veth peer name eth1
-	on_exit "nsx host $CLEAN_DNS detach eth0"
-	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
-
-	nsx host "$CLEAN_DNS" attach eth0 generic || fail "attach"
+	host_attached_generic
 	"$CLEAN_DNS" bogus list | sort >"$TEST_TMP/listed"
 	list_prefixes "$list" >"$TEST_TMP/shipped"
 	[ "$(wc -l <"$TEST_TMP/shipped")" -ge 30 ] || fail "could not read $list"
@@ -266,8 +272,7 @@ test_attach_loads_forged_address_list() {
 	check_eq "$(bogus_keys /sys/fs/bpf/tc/globals/cdns_bogus | wc -l)" "$(wc -l <"$TEST_TMP/shipped")" \
 		"entries in cdns_bogus"
 
-	id=$(nsx host ip -d link show dev eth0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
-	[ -n "$id" ] || fail "no program id"
+	id=$(xdp_id_of eth0) || exit 1
 	check_eq "$(verdict_of "$id" "$TEST_TMP/genuine.bin")" 2 "genuine answer (142.250.72.14)"
 	for addr in $(sed -n 's|^\([0-9.]*\)/32$|\1|p' "$TEST_TMP/shipped"); do
 		answering "$TEST_TMP/genuine.bin" "$addr" "$TEST_TMP/forged.bin"
@@ -360,13 +365,7 @@ test_bogus_subcommands() {
 # answer with label 0 is dropped by flow-label.  Uses the shared pins.
 test_every_rule_passes_genuine_answers() {
 	local id
-	on_exit "'$CLEAN_DNS' reset"
-	"$CLEAN_DNS" reset >/dev/null
-	ns_add host
-	nsx host ip link add eth0 type veth peer name eth1
-	on_exit "nsx host $CLEAN_DNS detach eth0"
-	"$VECTORS" --write-frames "$TEST_TMP" || fail "write frames"
-	nsx host "$CLEAN_DNS" attach eth0 generic || fail "attach"
+	host_attached_generic
 	"$CLEAN_DNS" resolver add 203.0.113.53 all || fail "resolver add v4"
 	"$CLEAN_DNS" resolver add 2001:4860:4860::8888 all || fail "resolver add v6"
 	id=$(xdp_id_of eth0) || exit 1
