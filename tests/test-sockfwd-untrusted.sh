@@ -283,6 +283,18 @@ assert got == data, "echo differs"
 print("echo after reload ok", file=sys.stderr)
 '
 
+# transfer_intact BYTES WHAT: the transfer started in the background (its
+# server and client write srv.sha and cli.sha when done) finished, and each
+# way holds the BYTES sockfwd-peer generates with seeds 11 (up) and 22 (down).
+transfer_intact() {
+	wait_for 30 test -s "$TEST_TMP/srv.sha" || fail "$2 did not finish"
+	wait_for 10 test -s "$TEST_TMP/cli.sha" || fail "$2 did not finish (client)"
+	check_eq "$(cat "$TEST_TMP/srv.sha")" "$("$PEER" -G "$1" -s 11 | sha256sum | cut -d' ' -f1)" \
+		"sha256 up of $2"
+	check_eq "$(cat "$TEST_TMP/cli.sha")" "$("$PEER" -G "$1" -s 22 | sha256sum | cut -d' ' -f1)" \
+		"sha256 down of $2"
+}
+
 # SIGHUP under load: a 64 MiB each-way transfer and batches of echo flows
 # run across the reload, and one flow on a listener the reload removes; they
 # all finish intact.  The new listener serves, the removed one refuses.  A
@@ -328,12 +340,7 @@ test_sighup_reload_under_load() {
 	touch "$TEST_TMP/stop"
 	wait "$load" || fail "echo flows across the reload failed (exit $?)"
 	log "$(cat "$TEST_TMP/load.err"), every one verified"
-	wait_for 30 test -s "$TEST_TMP/srv.sha" || fail "the big transfer did not finish"
-	wait_for 10 test -s "$TEST_TMP/cli.sha" || fail "the big transfer did not finish (client)"
-	check_eq "$(cat "$TEST_TMP/srv.sha")" "$("$PEER" -G $big -s 11 | sha256sum | cut -d' ' -f1)" \
-		"sha256 up across the reload"
-	check_eq "$(cat "$TEST_TMP/cli.sha")" "$("$PEER" -G $big -s 22 | sha256sum | cut -d' ' -f1)" \
-		"sha256 down across the reload"
+	transfer_intact "$big" "the transfer across the reload"
 	log "$(log_lines | grep -c close=eof) flows ended with eof, $(sfw_counter resets) resets"
 
 	printf '%s\n' "192.0.2.2:1004 203.0.113.2:5001" "192.0.2.2:1005 nonsense" >"$conf"
@@ -500,12 +507,7 @@ test_out_of_descriptors() {
 	log "40 more clients: $(cat "$TEST_TMP/many") ($(grep -c 'Too many open files' "$SFW_LOG") log lines say so)"
 	grep -q "reset=[1-9]" "$TEST_TMP/many" || fail "no client was reset"
 	[ "$(sfw_counter refused_fds)" -gt 0 ] || fail "refused_fds is 0"
-	wait_for 30 test -s "$TEST_TMP/srv.sha" || fail "the running transfer did not finish"
-	wait_for 10 test -s "$TEST_TMP/cli.sha" || fail "the running transfer did not finish (client)"
-	check_eq "$(cat "$TEST_TMP/srv.sha")" "$("$PEER" -G $big -s 11 | sha256sum | cut -d' ' -f1)" \
-		"sha256 up of the transfer that was running"
-	check_eq "$(cat "$TEST_TMP/cli.sha")" "$("$PEER" -G $big -s 22 | sha256sum | cut -d' ' -f1)" \
-		"sha256 down of the transfer that was running"
+	transfer_intact "$big" "the transfer that was running"
 	touch "$TEST_TMP/go"
 	wait_for 10 counters_say "active=0 " || fail "the held flows did not end"
 	nsx cli timeout 5 "$PEER" -c 192.0.2.2:1001 -g 100000 -V 2>"$TEST_TMP/after.err" ||
