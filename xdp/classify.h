@@ -28,7 +28,8 @@
  *   void hop_count_learn(const struct addr_key *src, __u32 ttl);
  *   void hop_count_forget(const struct addr_key *src);
  *   struct tcp_conn *tcp_conn_lookup(const struct tcp_conn_key *key);
- *	a connection recorded from its SYN on egress, or NULL
+ *	a connection recorded from its SYN on egress, or NULL when none or
+ *	older than TCP_CONN_MAX_AGE_SEC
  *
  * BPF builds (CLASSIFY_WALKS_OUT_OF_LINE) also provide, as global
  * functions verified once on their own,

@@ -203,7 +203,11 @@ static __always_inline void hop_count_forget(const struct addr_key *src)
 
 static __always_inline struct tcp_conn *tcp_conn_lookup(const struct tcp_conn_key *key)
 {
-	return bpf_map_lookup_elem(&cdns_tcp_conns, key);
+	struct tcp_conn *conn = bpf_map_lookup_elem(&cdns_tcp_conns, key);
+
+	if (conn && bpf_ktime_get_ns() - conn->syn_ns > TCP_CONN_MAX_AGE_SEC * 1000000000ULL)
+		return NULL;
+	return conn;
 }
 
 static __always_inline void tcp_conn_record(const struct tcp_conn_key *key, __u32 isn)

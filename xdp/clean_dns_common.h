@@ -212,6 +212,12 @@ struct clean_dns_settings {
  * client sends a few queries of at most 64 KiB each.
  */
 #define TCP_ACK_WINDOW (256 * 1024)
+/* A recorded connection teaches for this long after its SYN: a DNS-over-TCP
+ * exchange (clean-dns learn: dig +tcp, 2 s) is over well before, and an
+ * on-path censor that saw an old connection's ports and ISN must not be
+ * able to teach through it later.
+ */
+#define TCP_CONN_MAX_AGE_SEC 30
 
 /* What the ingress programs report of each drop and would-be drop, on the
  * cdns_events ring buffer (`clean-dns watch`) and into the per-CPU

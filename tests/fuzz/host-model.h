@@ -367,7 +367,8 @@ static struct tcp_conn *tcp_conn_lookup(const struct tcp_conn_key *key)
 {
 	int i = model_conn_index(&model, key);
 
-	if (i < 0)
+	if (i < 0 ||
+	    model_now_ns() - model.conns[i].conn.syn_ns > TCP_CONN_MAX_AGE_SEC * 1000000000ULL)
 		return NULL;
 	model.dirty = 1;
 	return &model.conns[i].conn;

@@ -10,6 +10,7 @@
  *   clean-dns-vectors --write-frames DIR         write sample frames
  *   clean-dns-vectors --write-corpus DIR         seeds for tests/fuzz
  */
+#include <time.h>
 #include <linux/pkt_cls.h>
 #include "cdns-harness.h"
 #include "packet-builder.h"
@@ -982,6 +983,47 @@ static void run_hop_table_flood(const struct cdns_objects *o)
 	cdns_clear_state(&o->maps);
 }
 
+/* A connection recorded long ago (its SYN older than TCP_CONN_MAX_AGE_SEC)
+ * teaches nothing: an on-path censor that saw an old connection's ports and
+ * ISN could otherwise send two agreeing segments for it at any later time
+ * and write its own TTL.  BPF_PROG_TEST_RUN cannot age an entry, so a SYN
+ * of 35 s ago is written into the map directly.
+ */
+static void run_stale_connection(const struct cdns_objects *o)
+{
+	struct loaded_prog lp = { .label = "xdp prog",
+				  .objects = o,
+				  .prog_fd = cdns_prog_fd(o, "clean_dns_eth") };
+	struct frame_spec synack = { SYNACK_V4("1.1.1.1", 60) }, data = { DATA_V4("1.1.1.1", 60) };
+	struct tcp_conn_key key = { .client_port = htons(40000) };
+	struct tcp_conn old = { .isn = 1000 };
+	struct timespec now;
+	struct frame f;
+
+	/* bpf_ktime_get_ns is CLOCK_MONOTONIC; the age is taken modulo 2^64,
+	 * so this holds even on a machine up for less than the age.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	old.syn_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec -
+		     (TCP_CONN_MAX_AGE_SEC + 5) * 1000000000ULL;
+	cdns_clear_state(&o->maps);
+	key.resolver[10] = key.resolver[11] = 0xff;
+	inet_pton(AF_INET, "1.1.1.1", key.resolver + 12);
+	if (bpf_map_update_elem(o->maps.tcp_conns, &key, &old, BPF_ANY) ||
+	    !build_frame(&f, &synack)) {
+		report(false, &lp, "stale connection", "setup failed");
+		return;
+	}
+	check_frame(&lp, "attack: a SYN-ACK for a connection recorded long ago", &f, false,
+		    COUNT_hop_count_unsolicited);
+	build_frame(&f, &data);
+	check_frame(&lp, "attack: its answer segment, agreeing, still teaches nothing", &f, false,
+		    COUNT_hop_count_unsolicited);
+	report(map_entries(o->maps.hops, sizeof(struct addr_key)) == 0, &lp,
+	       "attack: no profile from a connection recorded long ago", NULL);
+	cdns_clear_state(&o->maps);
+}
+
 /* The captured forgery, byte for byte, as the DNS payload of a frame. */
 static void run_wild_capture(const struct loaded_prog *lp)
 {
@@ -1191,6 +1233,7 @@ static int run_all(const char *build_dir)
 	}
 	run_scenarios(&objects);
 	run_hop_table_flood(&objects);
+	run_stale_connection(&objects);
 	run_fuzz_findings(&objects);
 	run_drop_records(&objects);
 	cdns_unload(&objects);
