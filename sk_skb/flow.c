@@ -457,19 +457,20 @@ static struct flow *flow_new(struct fwd_listener *l, int cfd, const struct socka
 	return f;
 }
 
-static void flow_connect(struct flow *f)
+/* Where a flow from l to target connects: the proxy, or the target. */
+static const struct fwd_hostport *upstream_of(const struct fwd_listener *l,
+					      const struct fwd_hostport *target)
 {
-	const struct fwd_listener *l = f->listener;
-	const struct fwd_hostport *to = l->proxy.present ? &l->proxy.server : &f->target;
-	int ufd, err;
+	return l->proxy.present ? &l->proxy.server : target;
+}
+
+static void flow_connect(struct flow *f, int ufd)
+{
+	const struct fwd_hostport *to = upstream_of(f->listener, &f->target);
+	int err;
 
 	tick_at(f->deadline_ms);
 	set_keepalive(f->fd[0]);
-	ufd = socket(to->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ufd < 0) {
-		flow_fail(f, "socket: %s", strerror(errno));
-		return;
-	}
 	f->fd[1] = ufd;
 	set_keepalive(ufd);
 	err = cfg.has_mark ? transparent_mark(ufd, cfg.mark) : 0;
@@ -536,7 +537,7 @@ void flow_accept(struct fwd_listener *l)
 	uint64_t *counter;
 	socklen_t len;
 	struct flow *f;
-	int cfd, i;
+	int cfd, ufd, i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		memset(&ss, 0, sizeof(ss));
@@ -555,13 +556,27 @@ void flow_accept(struct fwd_listener *l)
 			refuse(cfd, &ss, why, counter);
 			continue;
 		}
+		/* Made before the flow: a client that meets the descriptor
+		 * limit here is reset, as one that meets it in accept().
+		 */
+		ufd = socket(upstream_of(l, &target)->addr.ss.ss_family,
+			     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (ufd < 0) {
+			bool no_fd = errno == EMFILE || errno == ENFILE;
+
+			limits_put(&ss);
+			refuse(cfd, &ss, no_fd ? "out of file descriptors" : "out of memory",
+			       no_fd ? &counters.refused_fds : &counters.refused_max);
+			continue;
+		}
 		f = flow_new(l, cfd, &ss, &target);
 		if (!f) {
 			limits_put(&ss);
+			close(ufd);
 			refuse(cfd, &ss, "out of memory", &counters.refused_max);
 			continue;
 		}
-		flow_connect(f);
+		flow_connect(f, ufd);
 	}
 }
 
