@@ -40,6 +40,25 @@ overlap_finish() {
 	log "ok: the $receiver got the $OVERLAP_SIZE bytes once, in order"
 }
 
+# overlap_counted OLD: the overlaps reached fwd's TCP (it sent D-SACKs for
+# old bytes: otherwise the run tested nothing), and overlap_cut counts the
+# old bytes the kernel handed the verdict: OLD where TCP queues a partly
+# old segment whole (this machine: tcp_read_skb), 0 where the kernel's
+# read path skips them itself.  Which one is recorded; the bytes arriving
+# once (overlap_finish) is the guarantee either way.
+overlap_counted() {
+	local old=$1 dsacks cut
+	dsacks=$(nsx fwd nstat -asz TcpExtTCPDSACKOldSent | awk '$1 == "TcpExtTCPDSACKOldSent" { print $2 }')
+	cut=$(sfw_counter overlap_cut)
+	log "fwd sent ${dsacks:-0} D-SACKs for old bytes; the verdict cut $cut bytes"
+	[ "${dsacks:-0}" -gt 0 ] || fail "no old bytes reached fwd: the overlaps were not sent"
+	case $cut in
+	"$old") log "kernel behaviour: partly old segments reach the verdict whole" ;;
+	0) log "kernel behaviour: the read path skips old bytes before the verdict" ;;
+	*) fail "overlap_cut=$cut: neither the $old old bytes sent nor 0" ;;
+	esac
+}
+
 # overlap_run [early]: one connection through sockfwd, sockmap mode, direct
 # target.  With "early" the first 1000 bytes arrive before sockfwd has the
 # sockets in its map (the upstream SYN is dropped once, so the connect
@@ -82,11 +101,7 @@ overlap_run() {
 	else
 		case $line in *" early=0 "*) ;; *) fail "bytes arrived before the sockets were in the map" ;; esac
 	fi
-	# TCP in fwd saw three segments with old bytes (a D-SACK for each);
-	# the all-old one it dropped itself, so the verdict never saw it.
-	check_eq "$(nsx fwd nstat -asz TcpExtTCPDSACKOldSent | awk '$1 == "TcpExtTCPDSACKOldSent" { print $2 }')" 3 \
-		"D-SACKs sent by fwd for old bytes"
-	check_eq "$(sfw_counter overlap_cut)" "$OVERLAP_PARTIAL" "overlap_cut"
+	overlap_counted "$OVERLAP_PARTIAL"
 }
 
 test_overlap_retransmission_sockmap() { overlap_run; }
@@ -120,7 +135,5 @@ test_overlap_socks_reply_sockmap() {
 	*" mode=sockmap up=0 down=$OVERLAP_SIZE early=1000 "*) ;;
 	*) fail "log line does not say mode=sockmap up=0 down=$OVERLAP_SIZE early=1000" ;;
 	esac
-	check_eq "$(nsx fwd nstat -asz TcpExtTCPDSACKOldSent | awk '$1 == "TcpExtTCPDSACKOldSent" { print $2 }')" 3 \
-		"D-SACKs sent by fwd for old bytes"
-	check_eq "$(sfw_counter overlap_cut)" $((OVERLAP_PARTIAL + 10)) "overlap_cut (with the SOCKS5 reply)"
+	overlap_counted $((OVERLAP_PARTIAL + 10))
 }
