@@ -97,7 +97,7 @@ $(BUILD)/clean-dns-watch: xdp/clean-dns-watch.c | $(BUILD)
 # gcc -MMD with several sources writes one .d for the last only: list headers.
 $(BUILD)/sockfwd: $(SOCKFWD_SRCS) $(wildcard sk_skb/*.h) | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $(SOCKFWD_SRCS) -o $@ $(LDFLAGS) $(LDLIBS_BPF)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $(SOCKFWD_SRCS) -o $@ $(LDFLAGS) $(LDLIBS_BPF) -pthread
 
 $(BUILD)/tests/%: tests/tools/%.c | $(BUILD)/tests
 	$(call msg,CC,$@)

@@ -39,7 +39,8 @@ static struct fwd_listener *listener_parse(const char *listen, const char *targe
 		goto fail;
 	}
 	l->transparent = target == NULL;
-	if (target && parse_hostport(target, &l->target, false) < 0) {
+	l->socks5_server = target && strcmp(target, CONFIG_SOCKS5_SERVER) == 0;
+	if (target && !l->socks5_server && parse_hostport(target, &l->target, false) < 0) {
 		fprintf(stderr, "sockfwd: bad target '%s': want HOST:PORT\n", target);
 		goto fail;
 	}
@@ -107,7 +108,7 @@ void config_free(struct fwd_listener *list)
 }
 
 /* A file that holds a password may be opened by its owner only. */
-static int check_private(int fd, const char *path)
+int check_private(int fd, const char *path)
 {
 	struct stat st;
 
@@ -138,7 +139,9 @@ static int config_line(struct fwd_listener **list, FILE *file, const char *path,
 		fprintf(stderr, "sockfwd: %s:%d: want \"listen target [proxy]\"\n", path, lineno);
 		return -EINVAL;
 	}
-	/* "transparent" has no port: it cannot be a HOST:PORT target. */
+	/* "transparent" and "socks5-server" have no port: they cannot be a
+	 * HOST:PORT target.
+	 */
 	err = config_add(list, word[0], strcmp(word[1], "transparent") == 0 ? NULL : word[1],
 			 n == 3 ? word[2] : NULL, false);
 	if (err) {

@@ -108,14 +108,25 @@ void flow_update_events(struct flow *f)
 			events = relay_wanted(f, side);
 			finished = relay_fd_finished(f, side);
 			break;
+		case PH_SOCKS_SERVER:
+			events = side == 0 ? EPOLLIN : 0;
+			break;
+		case PH_RESOLVE:
+			break;
 		}
 		set_events(f, side, events, finished);
 	}
 }
 
-/* "[2001:db8::1]:80" for IPv6 literals, "host:80" otherwise. */
+/* "[2001:db8::1]:80" for IPv6 literals, "host:80" otherwise; "-" for a
+ * SOCKS5 client that has not asked for a target yet.
+ */
 static const char *hostport_text(const struct fwd_hostport *hp, char *out, size_t size)
 {
+	if (hp->port == 0) {
+		snprintf(out, size, "-");
+		return out;
+	}
 	snprintf(out, size, strchr(hp->host, ':') ? "[%s]:%u" : "%s:%u", hp->host, hp->port);
 	return out;
 }
@@ -163,6 +174,8 @@ void flow_close(struct flow *f, const char *reason, int reset_side)
 	}
 	if (f->phase == PH_RELAY)
 		relay_release(f);
+	if (f->listener->socks5_server)
+		socks5_server_release(f);
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -195,8 +208,7 @@ void flow_reap(void)
 	}
 }
 
-static void flow_fail(struct flow *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void flow_fail(struct flow *f, const char *fmt, ...)
+void flow_fail(struct flow *f, const char *fmt, ...)
 {
 	char reason[160];
 	va_list ap;
@@ -205,6 +217,8 @@ static void flow_fail(struct flow *f, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	counters.failed++;
+	if (f->listener->socks5_server)
+		socks5_server_failed(f);
 	/* Unread bytes would turn our FIN into a reset; the client should see
 	 * a plain close, as from a server that refuses.
 	 */
@@ -267,6 +281,14 @@ static void start_relay(struct flow *f)
 	/* The first look for --idle-timeout; flow_tick keeps looking. */
 	if (cfg.idle_timeout_s)
 		tick_at(f->active_ms + (uint64_t)cfg.idle_timeout_s * 1000);
+	/* Before relay_start: the reply counts in written[0] there. */
+	if (f->listener->socks5_server) {
+		err = socks5_server_succeeded(f);
+		if (err) {
+			flow_fail(f, "socks5-server: reply: %s", strerror(-err));
+			return;
+		}
+	}
 	relay_start(f);
 	err = relay_pump(f);
 	if (err)
@@ -298,6 +320,8 @@ static bool handle_reply(struct flow *f)
 		start_relay(f);
 		return false;
 	default:
+		if (stage == SOCKS5_STAGE_REQUEST && f->reply[0] == 5 && f->listener->socks5_server)
+			socks5_server_proxy_refused(f, f->reply[1]);
 		flow_fail(f, "%s", reason);
 		return false;
 	}
@@ -483,10 +507,26 @@ static void flow_connect(struct flow *f, int ufd)
 		return;
 	}
 	if (errno != EINPROGRESS) {
-		flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(errno));
+		err = errno;
+		if (f->listener->socks5_server)
+			socks5_server_error(f, err);
+		flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(err));
 		return;
 	}
 	flow_update_events(f);
+}
+
+void flow_open_upstream(struct flow *f)
+{
+	int ufd = socket(upstream_of(f->listener, &f->target)->addr.ss.ss_family,
+			 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (ufd < 0) {
+		flow_fail(f, "socket: %s", strerror(errno));
+		return;
+	}
+	f->phase = PH_CONNECT;
+	flow_connect(f, ufd);
 }
 
 /* The reserve descriptor, taken while there are descriptors to take. */
@@ -512,6 +552,7 @@ static const char *flow_target(const struct fwd_listener *l, int cfd, struct fwd
 	int err;
 
 	if (!l->transparent) {
+		/* A SOCKS5 client names its target later (port 0 till then). */
 		*target = l->target;
 		return NULL;
 	}
@@ -556,6 +597,16 @@ void flow_accept(struct fwd_listener *l)
 			refuse(cfd, &ss, why, counter);
 			continue;
 		}
+		if (l->socks5_server) {
+			f = flow_new(l, cfd, &ss, &target);
+			if (f) {
+				socks5_server_begin(f);
+				continue;
+			}
+			limits_put(&ss);
+			refuse(cfd, &ss, "out of memory", &counters.refused_max);
+			continue;
+		}
 		/* Made before the flow: a client that meets the descriptor
 		 * limit here is reset, as one that meets it in accept().
 		 */
@@ -598,6 +649,8 @@ void flow_event(void *ptr, uint32_t events)
 								&f->listener->proxy.server :
 								&f->target;
 
+			if (f->listener->socks5_server)
+				socks5_server_error(f, err);
 			flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(err));
 		} else if (events & (EPOLLOUT | EPOLLHUP)) {
 			connected(f);
@@ -613,6 +666,10 @@ void flow_event(void *ptr, uint32_t events)
 				flow_abort(f, side, err);
 			return;
 		}
+	}
+	if (f->phase == PH_SOCKS_SERVER) {
+		socks5_server_event(f);
+		return;
 	}
 	if (f->phase != PH_RELAY) {
 		if (side == 1)
@@ -705,8 +762,13 @@ void flow_tick(uint64_t now)
 		if (f->phase == PH_RELAY) {
 			tick_relay(f, now);
 		} else if (now >= f->deadline_ms) {
+			if (f->listener->socks5_server)
+				socks5_server_error(f, ETIMEDOUT);
 			flow_fail(f, "timeout: %s after %d ms",
-				  f->phase == PH_CONNECT ? "connect" : "socks5 handshake",
+				  f->phase == PH_CONNECT      ? "connect" :
+				  f->phase == PH_SOCKS_SERVER ? "socks5 client handshake" :
+				  f->phase == PH_RESOLVE      ? "resolve" :
+								"socks5 handshake",
 				  cfg.connect_timeout_ms);
 		} else {
 			tick_at(f->deadline_ms);
@@ -726,7 +788,7 @@ void flow_abort_all(const char *reason)
 void flow_status(FILE *out, uint64_t now)
 {
 	static const char *const phase_name[] = { "connect", "socks5", "socks5", "socks5",
-						  "relay" };
+						  "relay",   "client", "resolve" };
 	char target[FWD_MAX_HOST + 16];
 	uint64_t up, down;
 	struct flow *f;

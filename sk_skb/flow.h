@@ -6,8 +6,20 @@
 #define FLOW_H
 
 #include "fwd.h"
+#include "socks5_server.h"
 
-enum flow_phase { PH_CONNECT, PH_GREETING, PH_AUTH, PH_REQUEST, PH_RELAY };
+/* PH_SOCKS_SERVER and PH_RESOLVE come first on a --socks5-server listener,
+ * before PH_CONNECT.
+ */
+enum flow_phase {
+	PH_CONNECT,
+	PH_GREETING,
+	PH_AUTH,
+	PH_REQUEST,
+	PH_RELAY,
+	PH_SOCKS_SERVER,
+	PH_RESOLVE
+};
 
 /* Where a sockmap direction stands (see sockfwd.h for the kernel side). */
 enum kstate {
@@ -84,6 +96,7 @@ struct flow {
 	int fail_side; /* which socket an error of relay_pump came from */
 	uint64_t cookie[2]; /* 0 when not in the maps */
 	uint64_t early_bytes; /* queued before the sockets entered the map */
+	struct socks5_server_hs srv; /* --socks5-server listeners */
 	bool dead;
 	struct flow *prev, *next;
 };
@@ -110,6 +123,10 @@ void tick_at(uint64_t when_ms);
 /* flow.c */
 void flow_update_events(struct flow *f);
 void flow_close(struct flow *f, const char *reason, int reset_side);
+/* A plain close of the client (after the SOCKS5 reply owed to it). */
+void flow_fail(struct flow *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* f->target is known: open the upstream socket and connect. */
+void flow_open_upstream(struct flow *f);
 
 #define RESET_NONE -1
 #define RESET_BOTH 2

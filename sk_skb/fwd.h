@@ -43,7 +43,8 @@ enum fwd_kind {
 	KIND_EVENTS,
 	KIND_STATUS,
 	KIND_FLOW_CLIENT,
-	KIND_FLOW_UPSTREAM
+	KIND_FLOW_UPSTREAM,
+	KIND_RESOLVER
 };
 
 struct fwd_listener {
@@ -58,6 +59,10 @@ struct fwd_listener {
 	 * (transparent.c); target above is unused.
 	 */
 	bool transparent;
+	/* --socks5-server: each flow's target is what its client asks for
+	 * (socks5_server.c); target above is unused.
+	 */
+	bool socks5_server;
 	/* Flows that point here.  A listener a reload removed is freed only
 	 * once the last of them has closed: their log lines name it.
 	 */
@@ -79,6 +84,7 @@ struct fwd_config {
 	const char *config_path; /* -c, read again on SIGHUP */
 	const char *password_file; /* --proxy-password-file */
 	const char *status_path; /* --status-socket */
+	const char *socks5_users; /* --socks5-users: user:password lines */
 	int max_conns;
 	int max_per_ip; /* 0: no limit */
 	int idle_timeout_s; /* 0: none */
@@ -107,6 +113,8 @@ struct fwd_counters {
 	uint64_t bytes_up, bytes_down;
 	uint64_t by_mode[4];
 	uint64_t pauses, resumes, fallbacks, overlap_cut;
+	/* SOCKS5 server listeners: handshakes refused (socks5_server.c) */
+	uint64_t socks5_malformed, socks5_unsupported, socks5_no_method, socks5_auth_failed;
 };
 
 extern struct fwd_config cfg;
@@ -146,12 +154,18 @@ enum socks5_next socks5_parse_reply(enum socks5_stage stage, bool has_auth, cons
 				    size_t len, size_t *want, char *reason, size_t size);
 
 /* config.c: listeners from -l/-t/-x and -c, and their proxy passwords.
- * target NULL: a transparent listener.
+ * target NULL: a transparent listener; CONFIG_SOCKS5_SERVER: a SOCKS5
+ * server listener.
  */
+#define CONFIG_SOCKS5_SERVER "socks5-server"
 int config_add(struct fwd_listener **list, const char *listen, const char *target,
 	       const char *proxy, bool from_cmdline);
 int config_read(const char *path, struct fwd_listener **list);
 int config_passwords(struct fwd_listener *list);
+/* A file that holds a password: 0 if only its owner may open it, else
+ * -errno after a message naming it and its mode.
+ */
+int check_private(int fd, const char *path);
 void config_free(struct fwd_listener *list);
 
 /* limits.c: --allow and --max-conns-per-ip. */

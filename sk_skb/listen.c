@@ -28,7 +28,7 @@ static int resolve_listener(struct fwd_listener *l)
 	int err = resolve_hostport(&l->listen, true);
 
 	/* Through a proxy, the proxy resolves the target name. */
-	if (!err && !l->proxy.present && !l->transparent)
+	if (!err && !l->proxy.present && !l->transparent && !l->socks5_server)
 		err = resolve_hostport(&l->target, false);
 	if (!err && l->proxy.present)
 		err = resolve_hostport(&l->proxy.server, false);

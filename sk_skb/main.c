@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "fwd.h"
+#include "resolve.h"
+#include "socks5_server.h"
 
 #define DEFAULT_MAPS_DIR "/sys/fs/bpf/sockfwd"
 /* As nginx's stream proxy_timeout: long enough for an interactive session
@@ -77,6 +79,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sockfwd -l [ADDR]:PORT -t HOST:PORT [-x socks5://[USER@]HOST:PORT]\n"
 		"               [-l [ADDR]:PORT --transparent [-x ...]]\n"
+		"               [-l [ADDR]:PORT --socks5-server [-x ...]] [--socks5-users FILE]\n"
 		"               [-l ... -t ... [-x ...]]... | -c FILE\n"
 		"               [--proxy-password-file FILE] [--allow CIDR]...\n"
 		"               [--max-conns N] [--max-conns-per-ip N] [--idle-timeout SECONDS]\n"
@@ -94,6 +97,11 @@ static void usage(FILE *out)
 		"  --transparent  instead of -t: the target is each connection's original\n"
 		"            destination (nft/iptables REDIRECT, DNAT, TPROXY); one that is\n"
 		"            sockfwd's own listener is reset (a loop).  In -c: \"transparent\"\n"
+		"  --socks5-server  instead of -t: a SOCKS5 server (CONNECT); the target\n"
+		"            is what each client asks for (IPv4, IPv6, a name resolved\n"
+		"            here, or by the -x proxy).  In -c: \"socks5-server\"\n"
+		"  --socks5-users FILE  SOCKS5 clients must log in (RFC 1929) as one of\n"
+		"            FILE's user:password lines (mode 0600); default no login\n"
 		"  --mark N  SO_MARK of every upstream connection, for firewall rules to\n"
 		"            skip (needs CAP_NET_ADMIN); see scripts/sockfwd-transparent.nft\n"
 		"  --allow CIDR  only clients in CIDR (repeatable; default everyone)\n"
@@ -134,7 +142,8 @@ static void log_counters(void)
 {
 	logmsg("counters accepted=%llu active=%llu closed=%llu failed=%llu resets=%llu "
 	       "refused_max=%llu refused_per_ip=%llu refused_allow=%llu refused_fds=%llu "
-	       "refused_loop=%llu idle_closed=%llu "
+	       "refused_loop=%llu idle_closed=%llu socks5_malformed=%llu socks5_unsupported=%llu "
+	       "socks5_no_method=%llu socks5_auth_failed=%llu "
 	       "bytes_up=%llu bytes_down=%llu sockmap=%llu splice=%llu copy=%llu "
 	       "fallbacks=%llu pauses=%llu resumes=%llu overlap_cut=%llu map_entries=%d",
 	       (unsigned long long)counters.accepted, (unsigned long long)counters.active,
@@ -143,6 +152,10 @@ static void log_counters(void)
 	       (unsigned long long)counters.refused_per_ip,
 	       (unsigned long long)counters.refused_allow, (unsigned long long)counters.refused_fds,
 	       (unsigned long long)counters.refused_loop, (unsigned long long)counters.idle_closed,
+	       (unsigned long long)counters.socks5_malformed,
+	       (unsigned long long)counters.socks5_unsupported,
+	       (unsigned long long)counters.socks5_no_method,
+	       (unsigned long long)counters.socks5_auth_failed,
 	       (unsigned long long)counters.bytes_up, (unsigned long long)counters.bytes_down,
 	       (unsigned long long)counters.by_mode[MODE_SOCKMAP],
 	       (unsigned long long)counters.by_mode[MODE_SPLICE],
@@ -217,7 +230,9 @@ enum {
 	OPT_RCVBUF,
 	OPT_REUSEPORT,
 	OPT_TRANSPARENT,
-	OPT_MARK
+	OPT_MARK,
+	OPT_SOCKS5_SERVER,
+	OPT_SOCKS5_USERS
 };
 
 static const struct option options[] = {
@@ -243,6 +258,8 @@ static const struct option options[] = {
 	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
 	{ "transparent", no_argument, NULL, OPT_TRANSPARENT },
 	{ "mark", required_argument, NULL, OPT_MARK },
+	{ "socks5-server", no_argument, NULL, OPT_SOCKS5_SERVER },
+	{ "socks5-users", required_argument, NULL, OPT_SOCKS5_USERS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -327,6 +344,9 @@ static int parse_option(int opt, const char *arg)
 	case OPT_STATUS_SOCKET:
 		cfg.status_path = arg;
 		return 0;
+	case OPT_SOCKS5_USERS:
+		cfg.socks5_users = arg;
+		return 0;
 	case OPT_REUSEPORT:
 		cfg.reuseport = true;
 		return 0;
@@ -356,18 +376,28 @@ static int parse_option(int opt, const char *arg)
 	}
 }
 
-/* The listener of -l listen, with -t target or --transparent. */
-static int add_pair(const char *listen, const char *target, bool transparent, const char *proxy)
+/* The listener of -l listen, with one of -t target, --transparent and
+ * --socks5-server.
+ */
+static int add_pair(const char *listen, const char *target, bool transparent, bool socks5_server,
+		    const char *proxy)
 {
-	if (!target && !transparent) {
-		fprintf(stderr, "sockfwd: -l %s has no -t (or --transparent)\n", listen);
+	int kinds = (target != NULL) + transparent + socks5_server;
+
+	if (kinds == 0) {
+		fprintf(stderr, "sockfwd: -l %s has no -t (or --transparent, --socks5-server)\n",
+			listen);
 		return -EINVAL;
 	}
-	if (target && transparent) {
-		fprintf(stderr, "sockfwd: -l %s has both -t and --transparent\n", listen);
+	if (kinds > 1) {
+		fprintf(stderr, "sockfwd: -l %s has %s\n", listen,
+			target && transparent && !socks5_server ?
+				"both -t and --transparent" :
+				"more than one of -t, --transparent and --socks5-server");
 		return -EINVAL;
 	}
-	return config_add(&cfg.listeners, listen, target, proxy, true);
+	return config_add(&cfg.listeners, listen, socks5_server ? CONFIG_SOCKS5_SERVER : target,
+			  proxy, true);
 }
 
 /* -l starts a listener; the -t (or --transparent) and -x after it belong
@@ -376,23 +406,25 @@ static int add_pair(const char *listen, const char *target, bool transparent, co
 static int parse_pairs(int argc, char **argv)
 {
 	const char *listen = NULL, *target = NULL, *proxy = NULL;
-	bool transparent = false;
+	bool transparent = false, socks5_server = false;
 	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "l:t:x:c:vh", options, NULL)) != -1) {
 		if (opt == 'l' && listen) {
-			err = add_pair(listen, target, transparent, proxy);
+			err = add_pair(listen, target, transparent, socks5_server, proxy);
 			if (err)
 				return err;
 		}
 		if (opt == 'l') {
 			listen = optarg;
 			target = proxy = NULL;
-			transparent = false;
+			transparent = socks5_server = false;
 		} else if (opt == 't') {
 			target = optarg;
 		} else if (opt == OPT_TRANSPARENT) {
 			transparent = true;
+		} else if (opt == OPT_SOCKS5_SERVER) {
+			socks5_server = true;
 		} else if (opt == 'x') {
 			proxy = optarg;
 		} else if (parse_option(opt, optarg)) {
@@ -400,9 +432,10 @@ static int parse_pairs(int argc, char **argv)
 		}
 	}
 	if (listen)
-		return add_pair(listen, target, transparent, proxy);
-	if (target || proxy || transparent) {
-		fprintf(stderr, "sockfwd: -t, --transparent and -x follow the -l they belong to\n");
+		return add_pair(listen, target, transparent, socks5_server, proxy);
+	if (target || proxy || transparent || socks5_server) {
+		fprintf(stderr, "sockfwd: -t, --transparent, --socks5-server and -x follow the -l "
+				"they belong to\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -421,6 +454,8 @@ static int parse_args(int argc, char **argv)
 			return err;
 	}
 	err = config_passwords(cfg.listeners);
+	if (!err)
+		err = socks5_server_users_load(cfg.socks5_users);
 	if (err)
 		return err;
 	if (!cfg.listeners || optind != argc || cfg.max_conns <= 0 || cfg.connect_timeout_ms <= 0) {
@@ -636,6 +671,8 @@ int main(int argc, char **argv)
 				kmaps_events_read();
 			else if (*kind == KIND_STATUS)
 				status_event(events[i].data.ptr, events[i].events);
+			else if (*kind == KIND_RESOLVER)
+				resolve_event();
 			else
 				flow_event(events[i].data.ptr, events[i].events);
 		}
