@@ -13,6 +13,8 @@ SYSCONFDIR ?= /etc
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR   ?= $(PREFIX)/share/man
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# clean-dns's helper (not run by users): the script finds it at ../lib/clean-dns.
+CLEAN_DNS_LIBDIR ?= $(PREFIX)/lib/clean-dns
 
 BUILD    := build
 CC       ?= cc
@@ -51,7 +53,7 @@ TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 .DELETE_ON_ERROR:
 .PHONY: all tools test check demo bench fuzz fuzz-socks5 soak install uninstall clean deps
 
-all: $(BPF_TARGETS) $(BUILD)/sockfwd $(BUILD)/clean-dns-watch
+all: $(BPF_TARGETS) $(BUILD)/sockfwd $(BUILD)/clean-dns-watch $(BUILD)/clean-dns-tables
 
 tools: $(TOOLS) $(BUILD)/tests/xdp-pass.o $(BUILD)/tests/tc-pass.o $(BUILD)/tests/frame-blast \
 	$(BUILD)/fuzz/clean-dns-fuzz $(BUILD)/fuzz/socks5-fuzz
@@ -93,6 +95,12 @@ $(BUILD)/tests/tc-pass.o: bench/tc_pass.bpf.c | $(BUILD)/tests
 $(BUILD)/clean-dns-watch: xdp/clean-dns-watch.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ixdp -MMD -MP $< -o $@ $(LDFLAGS) $(LDLIBS_BPF)
+
+# What scripts/clean-dns knows of the programs, from their headers, and its
+# address conversions (clean-dns-tables.c).
+$(BUILD)/clean-dns-tables: xdp/clean-dns-tables.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ixdp -MMD -MP $< -o $@ $(LDFLAGS)
 
 # gcc -MMD with several sources writes one .d for the last only: list headers.
 $(BUILD)/sockfwd: $(SOCKFWD_SRCS) $(wildcard sk_skb/*.h) | $(BUILD)
@@ -207,6 +215,8 @@ install: all install-boot
 	install -m 0755 $(BUILD)/sockfwd $(DESTDIR)$(SBINDIR)/sockfwd
 	install -m 0755 scripts/clean-dns $(DESTDIR)$(SBINDIR)/clean-dns
 	install -m 0755 $(BUILD)/clean-dns-watch $(DESTDIR)$(SBINDIR)/clean-dns-watch
+	install -d $(DESTDIR)$(CLEAN_DNS_LIBDIR)
+	install -m 0755 $(BUILD)/clean-dns-tables $(DESTDIR)$(CLEAN_DNS_LIBDIR)/clean-dns-tables
 	install -m 0755 scripts/sockfwd-load $(DESTDIR)$(SBINDIR)/sockfwd-load
 	install -d $(DESTDIR)$(DATADIR)
 	install -m 0644 xdp/forged-addresses.list $(DESTDIR)$(DATADIR)/forged-addresses.list
@@ -250,6 +260,8 @@ uninstall:
 		$(addprefix $(DESTDIR)$(BPFDIR)/bpfeb/,$(BPF_OBJS))
 	rmdir $(DESTDIR)$(BPFDIR)/bpfeb $(DESTDIR)$(BPFDIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,sockfwd clean-dns clean-dns-watch sockfwd-load)
+	rm -f $(DESTDIR)$(CLEAN_DNS_LIBDIR)/clean-dns-tables
+	rmdir $(DESTDIR)$(CLEAN_DNS_LIBDIR) 2>/dev/null || true
 	rm -f $(DESTDIR)$(DATADIR)/forged-addresses.list
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN_PAGES)))
 	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true

@@ -92,6 +92,7 @@ test_install_full() {
 		"644 usr/lib/bpf/bpfeb/clean-dns-tc.o" "644 usr/lib/bpf/bpfeb/clean-dns.o" \
 		"644 usr/lib/bpf/bpfeb/sockfwd.o" "644 usr/lib/bpf/clean-dns-tc.o" \
 		"644 usr/lib/bpf/clean-dns.o" "644 usr/lib/bpf/sockfwd.o" \
+		"755 usr/lib/clean-dns/clean-dns-tables" \
 		"644 usr/lib/systemd/system/clean-dns@.service" \
 		"644 usr/lib/systemd/system/sockfwd.service" \
 		"644 usr/lib/systemd/system/clean-dns-learn.service" \

@@ -16,91 +16,25 @@
 #include <bpf/bpf_helpers.h>
 #include "clean_dns_common.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, struct clean_dns_counters);
-	__uint(max_entries, 1);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct addr_key);
-	__type(value, struct resolver_policy);
-	__uint(max_entries, RESOLVERS_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_resolvers SEC(".maps");
-
-/* Addresses injectors answer with; the value is unused. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct addr_key);
-	__type(value, __u32);
-	__uint(max_entries, BOGUS_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_bogus SEC(".maps");
-
-/* LRU: when full, the oldest queries are forgotten and their answers are
- * simply not checked by the rules that read them; nothing is dropped for it.
+/* The maps of CLEAN_DNS_MAPS (clean_dns_common.h), where the script reads
+ * them too.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct query_key);
-	__type(value, struct query_state);
-	__uint(max_entries, QUERIES_MAX);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_queries SEC(".maps");
-
-/* LRU: entries come only from connections this host opened, but a
- * configured prefix may hold many resolvers; when full, the oldest
- * profile goes and its resolver's hop-count rule is off until relearned.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct addr_key);
-	__type(value, struct hop_profile);
-	__uint(max_entries, HOPS_MAX);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_hops SEC(".maps");
-
-/* TCP connections to resolvers, from their SYNs (egress). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct tcp_conn_key);
-	__type(value, struct tcp_conn);
-	__uint(max_entries, TCP_CONNS_MAX);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_tcp_conns SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct clean_dns_settings);
-	__uint(max_entries, 1);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_settings SEC(".maps");
-
-/* Each drop and would-be drop, for `clean-dns watch`.  Nobody reading
- * costs nothing but the copy: a full ring refuses the record.  (Ring
- * buffers exist from kernel 5.8; the oldest kernel we support is 5.10.)
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, EVENTS_RINGBUF_BYTES);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_events SEC(".maps");
-
-/* The last drops on each CPU, for `clean-dns log` after the fact. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, struct clean_dns_log);
-	__uint(max_entries, 1);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cdns_log SEC(".maps");
+#define CLEAN_DNS_MAP_DEF(name, map_type, key_type, value_type, entries, flags) \
+	struct {                                                                \
+		__uint(type, BPF_MAP_TYPE_##map_type);                          \
+		__type(key, key_type);                                          \
+		__type(value, value_type);                                      \
+		__uint(max_entries, entries);                                   \
+		__uint(map_flags, flags);                                       \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                            \
+	} name SEC(".maps");
+#define CLEAN_DNS_RINGBUF_DEF(name, bytes)           \
+	struct {                                     \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);  \
+		__uint(max_entries, bytes);          \
+		__uint(pinning, LIBBPF_PIN_BY_NAME); \
+	} name SEC(".maps");
+CLEAN_DNS_MAPS(CLEAN_DNS_MAP_DEF, CLEAN_DNS_RINGBUF_DEF)
 
 #include "default_resolvers.h"
 

@@ -79,25 +79,33 @@ struct clean_dns_counters {
 #undef CLEAN_DNS_COUNTER_FIELD
 
 /* Per-resolver choice of fingerprints.  Each rule is a fingerprint of forged
- * answers that the resolver's genuine answers never show.
+ * answers that the resolver's genuine answers never show.  A row: the enum's
+ * name, the rule's bit, and the name clean-dns, its man page and the drop_
+ * counters ('_' for '-') know it by.
  */
+#define CLEAN_DNS_RULES(X)                                                         \
+	X(IPID_ZERO, 0, "ipid-zero") /* IPv4 ID 0 */                               \
+	X(DF, 1, "df") /* IPv4 DF set */                                           \
+	X(AA_SINGLE, 2, "aa-single") /* AA, RD, one answer, no authority */        \
+	X(NAME_UNCOMPRESSED, 3, "name-uncompressed") /* owner name written out */  \
+	X(BOGUS_ADDR, 4, "bogus-addr") /* answer address in cdns_bogus */          \
+	X(EDNS_ECHO, 5, "edns-echo") /* no OPT in the answer to an EDNS query */   \
+	X(HOP_COUNT, 6, "hop-count") /* TTL/hop limit unlike the resolver's TCP */ \
+	X(FLOW_LABEL, 7, "flow-label") /* IPv6 flow label 0 */                     \
+	X(QUERY_ECHO, 8, "query-echo") /* RD or type unlike the query's */
+
+#define CLEAN_DNS_RULE_ENUM(id, bit, name) RULE_##id = 1 << (bit),
 enum clean_dns_rule {
-	RULE_IPID_ZERO = 1 << 0, /* IPv4 ID 0 */
-	RULE_DF = 1 << 1, /* IPv4 DF set */
-	RULE_AA_SINGLE = 1 << 2, /* AA, RD, one answer, no authority */
-	RULE_NAME_UNCOMPRESSED = 1 << 3, /* answer owner name written out */
-	RULE_BOGUS_ADDR = 1 << 4, /* answer address in cdns_bogus */
-	RULE_EDNS_ECHO = 1 << 5, /* no OPT in the answer to an EDNS query */
-	RULE_HOP_COUNT = 1 << 6, /* TTL/hop limit unlike the resolver's TCP */
-	RULE_FLOW_LABEL = 1 << 7, /* IPv6 flow label 0 */
-	RULE_QUERY_ECHO = 1 << 8, /* RD or type unlike the query's */
+	CLEAN_DNS_RULES(CLEAN_DNS_RULE_ENUM)
 	/* Not a rule: the resolver's rules run and count would_drop_X, and
 	 * its answers pass (a safe rollout, one resolver at a time).
 	 */
 	RULE_OBSERVE = 1 << 15,
 };
+#undef CLEAN_DNS_RULE_ENUM
 
-#define RULES_ALL 0x1ff
+#define CLEAN_DNS_RULE_BIT(id, bit, name) | RULE_##id
+#define RULES_ALL (0 CLEAN_DNS_RULES(CLEAN_DNS_RULE_BIT))
 /* The fingerprints no recursive resolver's genuine answers carry, whatever
  * its operating system: what a resolver added without naming rules gets,
  * and what the compiled-in resolvers get unless more is known of them.
@@ -249,5 +257,35 @@ struct clean_dns_log {
 #define QUERIES_MAX 16384
 #define HOPS_MAX 1024
 #define TCP_CONNS_MAX 1024
+
+/* The pinned maps, a row each: name, type (BPF_MAP_TYPE_ without its
+ * prefix), key, value, max entries, flags; a ring buffer has neither key
+ * nor value.  clean_dns.bpf.c defines its maps from these rows, and
+ * clean-dns-tables prints them for the script, which creates a map before
+ * the first attach with the programs' own definition (the programs then
+ * reuse it) and refuses a pin that differs.
+ */
+#define CLEAN_DNS_MAPS(MAP, RINGBUF)                                                          \
+	MAP(cdns_counters, PERCPU_ARRAY, __u32, struct clean_dns_counters, 1, 0)              \
+	MAP(cdns_resolvers, LPM_TRIE, struct addr_key, struct resolver_policy, RESOLVERS_MAX, \
+	    BPF_F_NO_PREALLOC)                                                                \
+	/* Addresses injectors answer with; the value is unused. */                           \
+	MAP(cdns_bogus, LPM_TRIE, struct addr_key, __u32, BOGUS_MAX, BPF_F_NO_PREALLOC)       \
+	/* LRU: when full, the oldest queries are forgotten and their answers are */          \
+	/* simply not checked by the rules that read them; nothing is dropped for it. */      \
+	MAP(cdns_queries, LRU_HASH, struct query_key, struct query_state, QUERIES_MAX, 0)     \
+	/* LRU: entries come only from connections this host opened, but a */                 \
+	/* configured prefix may hold many resolvers; when full, the oldest */                \
+	/* profile goes and its resolver's hop-count rule is off until relearned. */          \
+	MAP(cdns_hops, LRU_HASH, struct addr_key, struct hop_profile, HOPS_MAX, 0)            \
+	/* TCP connections to resolvers, from their SYNs (egress). */                         \
+	MAP(cdns_tcp_conns, LRU_HASH, struct tcp_conn_key, struct tcp_conn, TCP_CONNS_MAX, 0) \
+	MAP(cdns_settings, ARRAY, __u32, struct clean_dns_settings, 1, 0)                     \
+	/* Each drop and would-be drop, for `clean-dns watch`.  Nobody reading */             \
+	/* costs nothing but the copy: a full ring refuses the record.  (Ring */              \
+	/* buffers exist from kernel 5.8; the oldest kernel we support is 5.10.) */           \
+	RINGBUF(cdns_events, EVENTS_RINGBUF_BYTES)                                            \
+	/* The last drops on each CPU, for `clean-dns log` after the fact. */                 \
+	MAP(cdns_log, PERCPU_ARRAY, __u32, struct clean_dns_log, 1, 0)
 
 #endif

@@ -15,43 +15,55 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* The resolvers, a row each: the address (four bytes for IPv4, eight
+ * 16-bit groups for IPv6) and its rules.  Read by the programs below and
+ * by clean-dns-tables, which prints them for `clean-dns resolver list`.
+ */
+#define DEFAULT_RESOLVERS_IPV4(X)                                               \
+	/* Google Public DNS answers with a non-zero IPv4 ID and without DF, */ \
+	/* so both IP-level fingerprints are safe for it. */                    \
+	X(8, 8, 8, 8, RULE_IPID_ZERO | RULE_DF | RULES_RECURSIVE)               \
+	X(8, 8, 4, 4, RULE_IPID_ZERO | RULE_DF | RULES_RECURSIVE)               \
+	/* Cloudflare, Quad9, OpenDNS: their IP-level habits are not pinned */  \
+	/* down, so only the DNS-level fingerprints apply by default. */        \
+	X(1, 1, 1, 1, RULES_RECURSIVE)                                          \
+	X(1, 0, 0, 1, RULES_RECURSIVE)                                          \
+	X(9, 9, 9, 9, RULES_RECURSIVE)                                          \
+	X(149, 112, 112, 112, RULES_RECURSIVE)                                  \
+	X(208, 67, 222, 222, RULES_RECURSIVE)                                   \
+	X(208, 67, 220, 220, RULES_RECURSIVE)
+
+#define DEFAULT_RESOLVERS_IPV6(X)                                                       \
+	X(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888, RULES_RECURSIVE) /* Google */     \
+	X(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8844, RULES_RECURSIVE)                  \
+	X(0x2606, 0x4700, 0x4700, 0, 0, 0, 0, 0x1111, RULES_RECURSIVE) /* Cloudflare */ \
+	X(0x2606, 0x4700, 0x4700, 0, 0, 0, 0, 0x1001, RULES_RECURSIVE)                  \
+	X(0x2620, 0xfe, 0, 0, 0, 0, 0, 0xfe, RULES_RECURSIVE) /* Quad9 */               \
+	X(0x2620, 0xfe, 0, 0, 0, 0, 0, 0x9, RULES_RECURSIVE)                            \
+	X(0x2620, 0x119, 0x35, 0, 0, 0, 0, 0x35, RULES_RECURSIVE) /* OpenDNS */         \
+	X(0x2620, 0x119, 0x53, 0, 0, 0, 0, 0x53, RULES_RECURSIVE)
+
+#define DEFAULT_RESOLVER_IPV4_CASE(a, b, c, d, rules)                     \
+	case (__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (d): \
+		return rules;
+
 static __always_inline __u32 default_rules_ipv4(__u32 addr)
 {
 	switch (addr) {
-	/* Google Public DNS answers with a non-zero IPv4 ID and without DF,
-	 * so both IP-level fingerprints are safe for it.
-	 */
-	case 0x08080808: /* 8.8.8.8 */
-	case 0x08080404: /* 8.8.4.4 */
-		return RULE_IPID_ZERO | RULE_DF | RULES_RECURSIVE;
-	/* Cloudflare, Quad9, OpenDNS: their IP-level habits are not pinned
-	 * down, so only the DNS-level fingerprints apply by default.
-	 */
-	case 0x01010101: /* 1.1.1.1 */
-	case 0x01000001: /* 1.0.0.1 */
-	case 0x09090909: /* 9.9.9.9 */
-	case 0x95707070: /* 149.112.112.112 */
-	case 0xd043dede: /* 208.67.222.222 */
-	case 0xd043dcdc: /* 208.67.220.220 */
-		return RULES_RECURSIVE;
+		DEFAULT_RESOLVERS_IPV4(DEFAULT_RESOLVER_IPV4_CASE)
 	}
 	return 0;
 }
 
+#define DEFAULT_RESOLVER_IPV6_MATCH(g0, g1, g2, g3, g4, g5, g6, g7, rules)          \
+	if (w0 == ((__u32)(g0) << 16 | (g1)) && w1 == ((__u32)(g2) << 16 | (g3)) && \
+	    w2 == ((__u32)(g4) << 16 | (g5)) && w3 == ((__u32)(g6) << 16 | (g7)))   \
+		return rules;
+
 /* Each address as four host-order words. */
 static __always_inline __u32 default_rules_ipv6(__u32 w0, __u32 w1, __u32 w2, __u32 w3)
 {
-	if (w2 != 0)
-		return 0;
-	if (w0 == 0x20014860 && w1 == 0x48600000 && (w3 == 0x8888 || w3 == 0x8844))
-		return RULES_RECURSIVE; /* 2001:4860:4860::8888, ::8844 (Google) */
-	if (w0 == 0x26064700 && w1 == 0x47000000 && (w3 == 0x1111 || w3 == 0x1001))
-		return RULES_RECURSIVE; /* 2606:4700:4700::1111, ::1001 (Cloudflare) */
-	if (w0 == 0x262000fe && w1 == 0 && (w3 == 0xfe || w3 == 0x9))
-		return RULES_RECURSIVE; /* 2620:fe::fe, 2620:fe::9 (Quad9) */
-	if (w0 == 0x26200119 &&
-	    ((w1 == 0x00350000 && w3 == 0x35) || (w1 == 0x00530000 && w3 == 0x53)))
-		return RULES_RECURSIVE; /* 2620:119:35::35, 2620:119:53::53 (OpenDNS) */
+	DEFAULT_RESOLVERS_IPV6(DEFAULT_RESOLVER_IPV6_MATCH)
 	return 0;
 }
 
