@@ -187,3 +187,19 @@ test_installed_script_finds_tables() {
 	grep -q 'cannot find clean-dns-tables' "$TEST_TMP/err" || fail "without the tool: $(cat "$TEST_TMP/err")"
 	log "ok: without the tool: $(cat "$TEST_TMP/err")"
 }
+
+# `clean-dns rules` explains every rule the programs have, and no other;
+# clean-dns(8) names the recursive set as the default rules.
+test_rule_texts_follow_the_tables() {
+	local rules recursive described
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	rules=$(sh -c 'eval "$("$1" shell)" && for r in $RULES; do echo "${r%%:*}"; done' sh "$TABLES_TOOL" | sort)
+	# shellcheck disable=SC2016
+	recursive=$(sh -c 'eval "$("$1" shell)" && echo "$RULES_RECURSIVE"' sh "$TABLES_TOOL")
+	[ "$(echo "$rules" | wc -l)" -ge 9 ] && [ -n "$recursive" ] || fail "could not read the rules"
+	described=$("$ROOT/scripts/clean-dns" rules | awk 'NR > 1 && /^[a-z-]+  +[a-z]/ { print $1 }' | sort)
+	check_eq "$(echo "$described" | tr '\n' ' ')" "$(echo "$rules" | tr '\n' ' ')" "rules clean-dns rules describes"
+	grep -qx "\.Cm $recursive ) ," "$ROOT/man/clean-dns.8" ||
+		fail "clean-dns(8) does not give the default rules as: $recursive"
+	log "ok: clean-dns(8) gives the default rules as $recursive"
+}
