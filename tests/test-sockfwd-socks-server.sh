@@ -153,3 +153,199 @@ test_socks_server_replies() {
 	refused_at_once 192.0.2.2:1080
 	check_eq "$(sfw_counter refused_allow)" 1 "refused_allow"
 }
+
+DNS_SERVER=$ROOT/tests/tools/dns-answer.py
+
+# dns_start NAME=ADDR...: the DNS server in px on 198.51.100.2:53, and a
+# resolv.conf and hosts file for sockfwd alone (ss_start_private).
+dns_start() {
+	sfw_bg px python3 "$DNS_SERVER" 198.51.100.2 53 "$@" 2>"$TEST_TMP/dns.log"
+	wait_for 5 sh -c "nsenter --net='$(ns_path px)' ss -lunH 'sport = :53' | grep -q ." ||
+		{ cat "$TEST_TMP/dns.log"; fail "DNS server did not start"; }
+	printf 'nameserver 198.51.100.2\noptions timeout:2 attempts:2\n' >"$TEST_TMP/resolv.conf"
+	printf '127.0.0.1 localhost\n203.0.113.2 hosts-only.socks.test\n' >"$TEST_TMP/hosts"
+}
+
+# ss_start_private ARGS...: sockfwd in fwd as sfw_start starts it, in a
+# mount namespace of its own where /etc/resolv.conf and /etc/hosts are the
+# test's.  nsenter, not ip netns exec: that remounts /sys, and the pins
+# under /sys/fs/bpf must stay visible.  unshare -m makes the mounts
+# private, so the host's files are never touched.
+ss_start_private() {
+	SFW_LOG=$TEST_TMP/sockfwd.log
+	sfw_bg fwd unshare -m sh -c "mount --bind '$TEST_TMP/resolv.conf' /etc/resolv.conf &&
+		mount --bind '$TEST_TMP/hosts' /etc/hosts &&
+		exec '$SFW' --maps '${PIN:-/sys/fs/bpf/sockfwd-test-none}' \"\$@\"" _ "$@" 2>>"$SFW_LOG"
+	SFW_PID=$BG_PID
+	wait_for 5 grep -q ready "$SFW_LOG" || { cat "$SFW_LOG"; fail "sockfwd did not start"; }
+}
+
+# Names resolved by sockfwd itself: from the DNS server (A, AAAA, an
+# IPv6-only name), from /etc/hosts, and one that does not exist (0x04).
+test_socks_server_names() {
+	need curl python3
+	sfw_topology
+	sfw_load_maps
+	dns_start web.socks.test=203.0.113.2 web6.socks.test=2001:db8:3::2 \
+		both.socks.test=203.0.113.2,2001:db8:3::2
+	ss_start_private -l :1080 --socks5-server --mode sockmap
+	tp_web
+	export ALL_PROXY=socks5h://192.0.2.2:1080
+	tp_curl16 http://web.socks.test:8080/blob
+	tp_curl16 http://web6.socks.test:8080/blob
+	tp_curl16 http://hosts-only.socks.test:8080/blob
+	tp_curl16 http://both.socks.test:8080/blob
+	unset ALL_PROXY
+	s5_reply 04 nosuch.socks.test 8080
+	grep -q "close=socks5-server: Name or service not known (reply 4)" "$SFW_LOG" ||
+		fail "no log line for the name that does not exist"
+	wait_for 10 sfw_entries_are 0 || fail "$(sfw_entries) sockhash entries left"
+	local name
+	for name in web web6 hosts-only both; do
+		check_eq "$(log_lines | grep -c "target=$name.socks.test:8080 mode=sockmap .*close=eof")" 16 \
+			"downloads from $name.socks.test"
+	done
+	grep -q "query hosts-only" "$TEST_TMP/dns.log" && fail "a name in /etc/hosts was asked of DNS"
+	check_no_close_wait
+}
+
+# A resolver that takes 3 s for one name stalls nothing else: a download
+# already running goes on, a client asking for an IP literal and one asking
+# for a quick name are served within a second, and the slow one after 3 s.
+test_socks_server_slow_name() {
+	need curl python3
+	sfw_topology
+	sfw_load_maps
+	dns_start web.socks.test=203.0.113.2 slow.socks.test=203.0.113.2@3
+	ss_start_private -l :1080 --socks5-server
+	echo_server
+	tp_web
+	nsx cli curl -sS --max-time 30 --limit-rate 2M --socks5-hostname 192.0.2.2:1080 \
+		-o "$TEST_TMP/got.slowdl" http://203.0.113.2:8080/blob &
+	local dl=$! t0 took
+	sleep 0.5
+	t0=$(date +%s%N)
+	nsx cli timeout 25 python3 "$S5C" 192.0.2.2 1080 slow.socks.test 5001 --hold 0.1 >"$TEST_TMP/slow.out" 2>&1 &
+	local slow=$!
+	sleep 0.3
+	s5_says "echo ok 1000" 203.0.113.2 5001 --pipeline 1000
+	s5_says "echo ok 1000" web.socks.test 5001 --pipeline 1000
+	took=$((($(date +%s%N) - t0) / 1000000))
+	log "literal and quick name served $took ms after the slow lookup began"
+	[ "$took" -lt 2000 ] || fail "the other clients waited $took ms for the slow name"
+	kill -0 "$slow" 2>/dev/null || fail "the slow name was answered before its 3 s: $(cat "$TEST_TMP/slow.out")"
+	wait "$slow" || fail "slow name: $(cat "$TEST_TMP/slow.out")"
+	took=$((($(date +%s%N) - t0) / 1000000))
+	grep -qx "echo ok after 0.1 s" "$TEST_TMP/slow.out" || fail "slow name: $(cat "$TEST_TMP/slow.out")"
+	[ "$took" -ge 3000 ] || fail "slow name served after $took ms, before the resolver answered"
+	log "ok: slow name served after $took ms"
+	wait "$dl" || fail "the download running meanwhile failed"
+	check_eq "$(sha256sum <"$TEST_TMP/got.slowdl" | cut -d' ' -f1)" "$WANT" "sha256 of the download running meanwhile"
+}
+
+# A flow that ends while its name is being resolved (--timeout 1000, the
+# resolver holding the answer 3 s) is closed with reply 0x04; the answer
+# that comes later touches nothing, and sockfwd goes on serving.
+test_socks_server_lookup_outlived() {
+	need python3
+	sfw_topology
+	sfw_load_maps
+	dns_start slow.socks.test=203.0.113.2@3 web.socks.test=203.0.113.2
+	ss_start_private -l :1080 --socks5-server --timeout 1000
+	echo_server
+	local i pids=()
+	for i in 1 2 3 4 5 6; do
+		nsx cli timeout 25 python3 "$S5C" 192.0.2.2 1080 slow.socks.test 5001 >"$TEST_TMP/slow.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	for i in 1 2 3 4 5 6; do
+		grep -q "^reply 04 " "$TEST_TMP/slow.$i" || fail "slow lookup $i: $(cat "$TEST_TMP/slow.$i")"
+	done
+	check_eq "$(grep -c 'close=timeout: resolve after 1000 ms' "$SFW_LOG")" 6 "flows closed while resolving"
+	sleep 3
+	kill -0 "$SFW_PID" || fail "sockfwd died when the late answers came"
+	s5_says "echo ok 1000" web.socks.test 5001 --pipeline 1000
+}
+
+# --socks5-users: a client logs in (RFC 1929) or is refused with a clean
+# close; the password is in no argv, log line or --status output; a users
+# file open to group or others, or with a bad line, is refused at start.
+test_socks_server_auth() {
+	need curl python3
+	sfw_topology
+	sfw_load_maps
+	local secret=Pa55-w0rd-xyzzy users=$TEST_TMP/users
+	(umask 077 && printf '# SOCKS5 users\n\nalice:%s\nbob:b0b:with:colons\n' "$secret" >"$users" &&
+		printf '%s\n' "$secret" >"$TEST_TMP/alice.pass" && printf 'wrong\n' >"$TEST_TMP/wrong.pass" &&
+		printf 'b0b:with:colons\n' >"$TEST_TMP/bob.pass")
+	sfw_start -l :1080 --socks5-server --socks5-users "$users" --status-socket "$TEST_TMP/status.sock"
+	echo_server
+	s5_says "echo ok 1000" 203.0.113.2 5001 --user alice --password-file "$TEST_TMP/alice.pass" --pipeline 1000
+	s5_says "echo ok after 0.2 s" 203.0.113.2 5001 --user bob --password-file "$TEST_TMP/bob.pass" --bytewise --hold 0.2
+	s5_says "auth 01" 203.0.113.2 5001 --user alice --password-file "$TEST_TMP/wrong.pass"
+	s5_says eof 203.0.113.2 5001 --user alice --password-file "$TEST_TMP/wrong.pass"
+	s5_says "auth 01" 203.0.113.2 5001 --user mallory --password-file "$TEST_TMP/alice.pass"
+	s5_says "method ff" 203.0.113.2 5001 --methods 00
+	s5_says eof 203.0.113.2 5001 --methods 00
+	tp_web
+	nsx cli curl -sS --max-time 30 --socks5-hostname 192.0.2.2:1080 --proxy-user "alice:$secret" \
+		-o "$TEST_TMP/got.auth" http://203.0.113.2:8080/blob || fail "curl with a login failed"
+	check_eq "$(sha256sum <"$TEST_TMP/got.auth" | cut -d' ' -f1)" "$WANT" "sha256 of a download after login"
+	check_eq "$(sfw_counter socks5_auth_failed)" 3 "socks5_auth_failed"
+	check_eq "$(sfw_counter socks5_no_method)" 2 "socks5_no_method"
+	grep -q "close=socks5-server: authentication failed$" "$SFW_LOG" || fail "no log line for a failed login"
+	"$SFW" --status="$TEST_TMP/status.sock" >"$TEST_TMP/status.out" || fail "--status failed"
+	grep -q "socks5_auth_failed=3" "$TEST_TMP/status.out" || fail "--status: $(head -n1 "$TEST_TMP/status.out")"
+	grep -qF -- "$secret" "$SFW_LOG" "$TEST_TMP/status.out" "/proc/$SFW_PID/cmdline" &&
+		fail "the password shows in the log, --status or argv"
+	grep -q mallory "$SFW_LOG" && fail "a user name shows in the log"
+	log "ok: no password in the log, --status or /proc/$SFW_PID/cmdline"
+	# Without --socks5-users, a client that offers only a login is refused.
+	sfw_stop
+	sfw_start -l :1080 --socks5-server
+	s5_says "method ff" 203.0.113.2 5001 --user alice --password-file "$TEST_TMP/alice.pass"
+	# Bad users files: refused at start, the message naming file and mode or line.
+	chmod 0640 "$users"
+	nsx fwd "$SFW" --maps /nonexistent -l :1080 --socks5-server --socks5-users "$users" 2>"$TEST_TMP/err" &&
+		fail "a users file of mode 0640 was accepted"
+	grep -q "$users is mode 0640: a file that holds a password must not be open to group or others" \
+		"$TEST_TMP/err" || fail "message: $(cat "$TEST_TMP/err")"
+	chmod 0600 "$users"
+	printf 'alice:%s\ncarol\n' "$secret" >"$users"
+	nsx fwd "$SFW" --maps /nonexistent -l :1080 --socks5-server --socks5-users "$users" 2>"$TEST_TMP/err" &&
+		fail "a users file with a bad line was accepted"
+	grep -q "$users:2: want user:password" "$TEST_TMP/err" || fail "message: $(cat "$TEST_TMP/err")"
+	grep -qF -- "$secret" "$TEST_TMP/err" && fail "the password shows in an error"
+	log "ok: $(cat "$TEST_TMP/err")"
+}
+
+# Through dante (-x): a name goes to the proxy unresolved and the proxy
+# resolves it (from its own /etc/hosts), the reply carries the address
+# dante bound, and dante's refusal code reaches the client as it is.
+test_socks_server_through_dante() {
+	need curl python3
+	sfw_topology
+	sfw_load_maps
+	dante_start none
+	printf ':1080 socks5-server socks5://198.51.100.2:1080\n' >"$TEST_TMP/sockfwd.conf"
+	sfw_start -c "$TEST_TMP/sockfwd.conf" --mode sockmap
+	echo_server
+	tp_web
+	export ALL_PROXY=socks5h://192.0.2.2:1080
+	tp_curl16 http://srv.sockfwd.test:8080/blob
+	tp_curl16 "http://[2001:db8:3::2]:8080/blob"
+	unset ALL_PROXY
+	s5_says "reply 00 bound 203.0.113.1:[0-9]*" srv.sockfwd.test 5001
+	local out
+	out=$(s5 srv6.sockfwd.test 5001 --pipeline 2000)
+	grep -q "^reply 00 bound \[2001:db8:3::1\]:[0-9]*$" <<<"$out" || fail "bound address not dante's: $out"
+	grep -qx "echo ok 2000" <<<"$out" || fail "pipelined echo through dante: $out"
+	s5_reply 05 203.0.113.2 5999
+	wait_for 10 sfw_entries_are 0 || fail "$(sfw_entries) sockhash entries left"
+	check_eq "$(log_lines | grep -c "target=srv.sockfwd.test:8080 via=198.51.100.2:1080 mode=sockmap .*close=eof")" 16 \
+		"downloads of a name dante resolved"
+	check_eq "$(log_lines | grep -c "target=\[2001:db8:3::2\]:8080 via=198.51.100.2:1080 mode=sockmap .*close=eof")" 16 \
+		"IPv6 downloads through dante"
+	grep -q "close=socks5: reply 5 (connection refused)" "$SFW_LOG" || fail "no log line for dante's refusal"
+}
