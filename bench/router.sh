@@ -7,8 +7,10 @@
 #     the router (the kernel's forwarding: the floor for a relay), sockfwd
 #     --transparent in sockmap, splice and copy mode behind the shipped nft
 #     redirect (scripts/sockfwd-transparent.nft, --mark), sockfwd
-#     --transparent -x and redsocks, both to dante on srv, and haproxy
-#     (mode tcp, a fixed target);
+#     --transparent -x and redsocks, both to dante on srv (and both to
+#     sockfwd's SOCKS5 server on srv, when it has one: a proxy that costs
+#     little, so that the relays' own cost shows), and haproxy (mode tcp, a
+#     fixed target);
 #  2. connection setup: connect, one 64-byte exchange, close, for the same;
 #  3. SOCKS5 servers on the router, when sockfwd has --socks5-server:
 #     sockfwd (sockmap) against dante and microsocks, with bench/socks5-client.py.
@@ -39,6 +41,7 @@ started=$(date +%s)
 tmp=$(mktemp -d)
 id=rtrb$$
 PIN=/sys/fs/bpf/sockfwd-router-bench
+PIN_SRV=/sys/fs/bpf/sockfwd-router-bench-srv
 pids=()
 cleanup() {
 	local pid
@@ -52,7 +55,7 @@ cleanup() {
 	for ns in cli rtr srv; do
 		ip netns del "$id-$ns" 2>/dev/null || true
 	done
-	rm -rf "$PIN" "$tmp"
+	rm -rf "$PIN" "$PIN_SRV" "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -117,6 +120,8 @@ nsx srv ip route add default via 203.0.113.1
 nsx rtr sysctl -qw net.ipv4.ip_forward=1
 
 "$ROOT/scripts/sockfwd-load" load -d "$PIN" >/dev/null
+HAVE_SOCKS5_SERVER=
+"$SOCKFWD" --help 2>&1 | grep -q -- --socks5-server && HAVE_SOCKS5_SERVER=1
 
 # --- servers on srv: iperf3 (5201), echo (5301), sink (5401), dante (1080) -
 start srv iperf3 -s -B 203.0.113.2 -p 5201 >/dev/null 2>&1
@@ -140,13 +145,23 @@ dante_conf 203.0.113.2 1080 203.0.113.2 >"$tmp/danted-srv.conf"
 start srv /usr/sbin/danted -f "$tmp/danted-srv.conf" -p "$tmp/danted-srv.pid" 2>"$tmp/danted-srv.log"
 for port in 5201 5301 5401; do wait_listening srv $port; done
 wait_listening srv 1080 "$tmp/danted-srv.log"
+if [ -n "$HAVE_SOCKS5_SERVER" ]; then
+	# maps of its own: its sockets are not the router's
+	"$ROOT/scripts/sockfwd-load" load -d "$PIN_SRV" >/dev/null
+	start srv "$SOCKFWD" --maps "$PIN_SRV" --mode sockmap -l 203.0.113.2:1090 --socks5-server \
+		2>"$tmp/sockfwd-socks5-srv.log"
+	wait_listening srv 1090 "$tmp/sockfwd-socks5-srv.log"
+fi
 
 # --- relays on rtr, all started once, idle while another row runs ---------
 # sockfwd --transparent: 12345 sockmap, 12346 splice, 12347 copy, 12348
-# sockmap through dante; redsocks 12349 (through dante); haproxy 5203/5303.
+# sockmap through dante, 12350 through sockfwd's SOCKS5 server on srv;
+# redsocks 12349 through dante, 12351 through sockfwd's; haproxy 5203/5303.
 for mode in sockmap splice copy; do
 	case $mode in
-	sockmap) listen="-l :12345 --transparent -l :12348 --transparent -x socks5://203.0.113.2:1080" ;;
+	sockmap) listen="-l :12345 --transparent -l :12348 --transparent -x socks5://203.0.113.2:1080"
+		[ -z "$HAVE_SOCKS5_SERVER" ] ||
+			listen="$listen -l :12350 --transparent -x socks5://203.0.113.2:1090" ;;
 	splice) listen="-l :12346 --transparent" ;;
 	copy) listen="-l :12347 --transparent" ;;
 	esac
@@ -170,6 +185,13 @@ redsocks {
     local_port = 12349;
     ip = 203.0.113.2;
     port = 1080;
+    type = socks5;
+}
+redsocks {
+    local_ip = 0.0.0.0;
+    local_port = 12351;
+    ip = 203.0.113.2;
+    port = 1090;
     type = socks5;
 }
 EOF
@@ -224,10 +246,13 @@ row_on() {
 	splice) redirect_rules 12346 | nsx rtr nft -f - ;;
 	copy) redirect_rules 12347 | nsx rtr nft -f - ;;
 	sockmap-x) redirect_rules 12348 | nsx rtr nft -f - ;;
-	redsocks)
-		# redsocks cannot mark its connections to dante: without the
+	sockmap-xs) redirect_rules 12350 | nsx rtr nft -f - ;;
+	redsocks | redsocks-s)
+		# redsocks cannot mark its connections to the proxy: without the
 		# output chain the router's own connections are left alone
-		redirect_rules 12349 | nsx rtr nft -f -
+		port=12349
+		[ "$1" = redsocks ] || port=12351
+		redirect_rules $port | nsx rtr nft -f -
 		nsx rtr nft delete chain inet sockfwd output
 		;;
 	haproxy) HOST=192.0.2.2 BULK=5203 RR=5303 ;;
@@ -256,7 +281,9 @@ connect_rate() {
 		sed -n 's/.*per_second=\([0-9.]*\).*/\1/p' | grep . || echo 0
 }
 
-ROWS=${ROWS:-plain dnat sockmap splice copy sockmap-x redsocks haproxy}
+rows="plain dnat sockmap splice copy sockmap-x redsocks"
+[ -z "$HAVE_SOCKS5_SERVER" ] || rows="$rows sockmap-xs redsocks-s"
+ROWS=${ROWS:-$rows haproxy}
 for round in $(seq "$ROUNDS"); do
 	for row in $ROWS; do
 		row_on "$row"
@@ -275,7 +302,7 @@ done
 # microsocks on 1083; the client (socks5-client.py) on cli, through each to
 # the sink (5401) and the echo server (5301) on srv.
 SOCKS_ROWS=
-if "$SOCKFWD" --help 2>&1 | grep -q -- --socks5-server; then
+if [ -n "$HAVE_SOCKS5_SERVER" ]; then
 	start rtr "$SOCKFWD" --maps "$PIN" --mode sockmap -l 192.0.2.2:1081 --socks5-server \
 		2>"$tmp/sockfwd-socks5.log"
 	wait_listening rtr 1081 "$tmp/sockfwd-socks5.log"
@@ -334,6 +361,8 @@ label() {
 	copy) echo "sockfwd --transparent, copy" ;;
 	sockmap-x) echo "sockfwd --transparent -x dante, sockmap" ;;
 	redsocks) echo "redsocks -> dante" ;;
+	sockmap-xs) echo "sockfwd --transparent -x sockfwd's SOCKS5 server, sockmap" ;;
+	redsocks-s) echo "redsocks -> sockfwd's SOCKS5 server" ;;
 	haproxy) echo "haproxy (mode tcp, splice-auto; fixed target, no nft)" ;;
 	none) echo "no proxy (routed: floor)" ;;
 	sockfwd) echo "sockfwd --socks5-server, sockmap" ;;
@@ -351,12 +380,13 @@ echo "Client, router and server in three namespaces joined by veth pairs; the re
 echo "the router. Transparent rows: the client connects to the server's address and the"
 echo "router's nft redirect (scripts/sockfwd-transparent.nft) hands the connection to the relay."
 echo
-echo "| path | Gbit/s (min-max) | vs plain routing | CPU s per GB (machine, min-max) | CPU per GB / nft DNAT's |"
-echo "|---|---|---|---|---|"
+echo "| path | Gbit/s (min-max) | vs plain routing | CPU s per GB (machine, min-max) | CPU per GB / nft DNAT's | minus nft DNAT's |"
+echo "|---|---|---|---|---|---|"
 for row in $ROWS; do
 	read -r g gn gx <<<"$(gbit "$row" "$tmp/bulk")"
 	read -r c cn cx <<<"$(of "$row" 3 "$tmp/bulk")"
-	echo "| $(label "$row") | $g ($gn-$gx) | $(ratio "$g" "$plain_g") | $c ($cn-$cx) | $(ratio "$c" "$dnat_c") |"
+	over=$(awk -v a="$c" -v b="$dnat_c" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.3f", a - b }')
+	echo "| $(label "$row") | $g ($gn-$gx) | $(ratio "$g" "$plain_g") | $c ($cn-$cx) | $(ratio "$c" "$dnat_c") | $over |"
 done
 echo
 echo "### sockfwd on a router: connection setup ($CONN_COUNT connections, each with one 64-byte exchange, median of $ROUNDS)"
@@ -395,6 +425,12 @@ else
 	echo
 fi
 
+# What each sockfwd listener did, from its "conn ... mode=M" lines: a
+# flow that fell back from sockmap shows here.
+flows=$(cat "$tmp"/sockfwd-*.log | sed -n 's/.* conn client=[^ ]* listen=\([^ ]*\) .* mode=\([a-z]*\).*/\1 \2/p' |
+	sort | uniq -c | awk '{ printf "%s%s %s %s", (NR > 1 ? ", " : ""), $2, $3, $1 }')
+echo "sockfwd's flows over the whole run, by listener and mode (from its logs): ${flows:-none}."
+echo
 echo "### sockfwd on a router: the issue's goals, from the medians above"
 echo
 echo "| goal | measured | verdict |"
@@ -403,6 +439,10 @@ v=$(ratio "$(med of sockmap 3 "$tmp/bulk")" "$dnat_c")
 echo "| sockfwd --transparent (sockmap) CPU per GB within 1.15x of nft DNAT's | $v | $(verdict "$v" "<=" 1.15) |"
 v=$(ratio "$(med of redsocks 3 "$tmp/bulk")" "$(med of sockmap-x 3 "$tmp/bulk")")
 echo "| redsocks CPU per GB at least 2x sockfwd -x's (both through dante) | $v | $(verdict "$v" ">=" 2) |"
+if [ -n "$HAVE_SOCKS5_SERVER" ]; then
+	v=$(ratio "$(med of redsocks-s 3 "$tmp/bulk")" "$(med of sockmap-xs 3 "$tmp/bulk")")
+	echo "| redsocks CPU per GB at least 2x sockfwd -x's (both through sockfwd's SOCKS5 server) | $v | $(verdict "$v" ">=" 2) |"
+fi
 if [ -n "$SOCKS_ROWS" ]; then
 	v=$(ratio "$(med of dante 3 "$tmp/socks-bulk")" "$sc")
 	echo "| dante's CPU per GB as a SOCKS5 server at least 2x sockfwd's | $v | $(verdict "$v" ">=" 2) |"
@@ -413,6 +453,10 @@ v=$(ratio "$(med gbit sockmap "$tmp/bulk")" "$(med gbit haproxy "$tmp/bulk")")
 echo "| throughput: sockfwd (sockmap) / haproxy, above 1 | $v | $(verdict "$v" ">" 1) |"
 v=$(ratio "$(med gbit sockmap-x "$tmp/bulk")" "$(med gbit redsocks "$tmp/bulk")")
 echo "| throughput: sockfwd -x / redsocks (both through dante), above 1 | $v | $(verdict "$v" ">" 1) |"
+if [ -n "$HAVE_SOCKS5_SERVER" ]; then
+	v=$(ratio "$(med gbit sockmap-xs "$tmp/bulk")" "$(med gbit redsocks-s "$tmp/bulk")")
+	echo "| throughput: sockfwd -x / redsocks (both through sockfwd's SOCKS5 server), above 1 | $v | $(verdict "$v" ">" 1) |"
+fi
 if [ -n "$SOCKS_ROWS" ]; then
 	for peer in dante microsocks; do
 		v=$(ratio "$sg" "$(med gbit $peer "$tmp/socks-bulk")")
@@ -428,10 +472,12 @@ echo "    iperf3 -c HOST -p PORT -t $SECONDS_PER_RUN -J              # iperf3 -s
 echo "    sockfwd-bench connect -c HOST:PORT -n $CONN_COUNT       # sockfwd-peer -e -m answers on srv"
 echo "    nft -f scripts/sockfwd-transparent.nft    # LAN_IF r0, SOCKFWD_PORT per row, SOCKFWD_MARK $MARK"
 echo "    nft: iifname r0 ip daddr 192.0.2.2 tcp dport 5202 dnat to 203.0.113.2:5201   # the DNAT row"
-echo "    sockfwd --mode sockmap|splice|copy --mark $MARK -l :PORT --transparent [-x socks5://203.0.113.2:1080]"
-echo "    redsocks -c CONF      # redirector iptables, type socks5, 203.0.113.2:1080; the nft output chain deleted"
+echo "    sockfwd --mode sockmap|splice|copy --mark $MARK -l :PORT --transparent [-x socks5://203.0.113.2:1080|1090]"
+echo "    redsocks -c CONF      # redirector iptables, type socks5, 203.0.113.2:1080|1090; the nft output chain deleted"
 echo "    haproxy -db -f CONF   # mode tcp, option splice-auto, 192.0.2.2:5203 -> 203.0.113.2:5201"
-echo "    danted -f CONF        # socksmethod none; on srv for the transparent rows, on rtr as a SOCKS5 server"
+echo "    danted -f CONF        # socksmethod none; on srv (1080) for the transparent rows, on rtr as a SOCKS5 server"
+[ -z "$HAVE_SOCKS5_SERVER" ] ||
+	echo "    sockfwd --mode sockmap -l 203.0.113.2:1090 --socks5-server    # on srv, maps of its own"
 if [ -n "$SOCKS_ROWS" ]; then
 	echo "    sockfwd --mode sockmap -l 192.0.2.2:1081 --socks5-server; microsocks -i 192.0.2.2 -p 1083"
 	echo "    socks5-client.py bulk PROXY 203.0.113.2:5401 $SECONDS_PER_RUN    # sockfwd-peer -m -H sinks on srv"
