@@ -119,15 +119,23 @@ static bool loopback(const struct sockaddr_storage *ss)
 	       (IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127));
 }
 
-/* Whoever reaches such a listener uses the proxy's account. */
+/* Whoever reaches such a listener uses the proxy's account, or (a SOCKS5
+ * server without logins) sockfwd as an open proxy.
+ */
 static void warn_open_proxies(const struct fwd_listener *l)
 {
-	for (; l && !cfg.allow; l = l->next)
+	for (; l && !cfg.allow; l = l->next) {
+		if (l->socks5_server && !cfg.socks5_users && !loopback(&l->listen.addr.ss))
+			logmsg("warning: %s is a SOCKS5 server on a non-loopback address "
+			       "without --socks5-users: every client that reaches it may "
+			       "connect anywhere (--allow CIDR limits who may connect)",
+			       l->listen_text);
 		if (l->proxy.has_auth && !loopback(&l->listen.addr.ss))
 			logmsg("warning: %s is not a loopback address and its proxy has "
 			       "credentials: every client that reaches it uses them "
 			       "(--allow CIDR limits who may connect)",
 			       l->listen_text);
+	}
 }
 
 /* Resolves and opens every listener of cfg.listeners, or none. */

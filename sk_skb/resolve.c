@@ -138,7 +138,7 @@ static void grow_pool(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 << 10);
+	pthread_attr_setstacksize(&attr, 512 << 10);
 	if (pthread_create(&tid, &attr, worker, NULL) == 0)
 		threads++;
 	pthread_attr_destroy(&attr);

@@ -378,8 +378,14 @@ static void request(struct flow *f, const uint8_t *msg, size_t len)
 	} else {
 		f->phase = PH_RESOLVE;
 		f->srv.lookup = resolve_start(f->target.host, resolved, f);
-		if (!f->srv.lookup)
+		if (!f->srv.lookup) {
 			refuse_request(f, REPLY_FAILURE, "resolver busy");
+			return;
+		}
+		/* Bytes pipelined behind the request would wake us, level
+		 * triggered, for as long as the lookup takes.
+		 */
+		flow_update_events(f);
 	}
 }
 

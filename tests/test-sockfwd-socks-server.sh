@@ -209,9 +209,14 @@ test_socks_server_names() {
 	check_no_close_wait
 }
 
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 # A resolver that takes 3 s for one name stalls nothing else: a download
 # already running goes on, a client asking for an IP literal and one asking
 # for a quick name are served within a second, and the slow one after 3 s.
+# That client pipelines data behind its request: while the name resolves,
+# sockfwd must not wake for it (the CPU it uses meanwhile is measured).
 test_socks_server_slow_name() {
 	need curl python3
 	sfw_topology
@@ -222,10 +227,12 @@ test_socks_server_slow_name() {
 	tp_web
 	nsx cli curl -sS --max-time 30 --limit-rate 2M --socks5-hostname 192.0.2.2:1080 \
 		-o "$TEST_TMP/got.slowdl" http://203.0.113.2:8080/blob &
-	local dl=$! t0 took
+	local dl=$! t0 took cpu0 cpu
 	sleep 0.5
 	t0=$(date +%s%N)
-	nsx cli timeout 25 python3 "$S5C" 192.0.2.2 1080 slow.socks.test 5001 --hold 0.1 >"$TEST_TMP/slow.out" 2>&1 &
+	cpu0=$(cpu_ticks "$SFW_PID")
+	nsx cli timeout 25 python3 "$S5C" 192.0.2.2 1080 slow.socks.test 5001 --pipeline 1000 --hold 0.1 \
+		>"$TEST_TMP/slow.out" 2>&1 &
 	local slow=$!
 	sleep 0.3
 	s5_says "echo ok 1000" 203.0.113.2 5001 --pipeline 1000
@@ -236,6 +243,10 @@ test_socks_server_slow_name() {
 	kill -0 "$slow" 2>/dev/null || fail "the slow name was answered before its 3 s: $(cat "$TEST_TMP/slow.out")"
 	wait "$slow" || fail "slow name: $(cat "$TEST_TMP/slow.out")"
 	took=$((($(date +%s%N) - t0) / 1000000))
+	cpu=$(($(cpu_ticks "$SFW_PID") - cpu0))
+	log "sockfwd used $cpu ticks of CPU while the slow name resolved (a download running)"
+	[ "$cpu" -lt 30 ] || fail "sockfwd used $cpu ticks while a lookup ran: woken by the pipelined bytes"
+	grep -qx "echo ok 1000" "$TEST_TMP/slow.out" || fail "slow name, pipelined: $(cat "$TEST_TMP/slow.out")"
 	grep -qx "echo ok after 0.1 s" "$TEST_TMP/slow.out" || fail "slow name: $(cat "$TEST_TMP/slow.out")"
 	[ "$took" -ge 3000 ] || fail "slow name served after $took ms, before the resolver answered"
 	log "ok: slow name served after $took ms"
