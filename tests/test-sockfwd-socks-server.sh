@@ -360,3 +360,38 @@ test_socks_server_through_dante() {
 		"IPv6 downloads through dante"
 	grep -q "close=socks5: reply 5 (connection refused)" "$SFW_LOG" || fail "no log line for dante's refusal"
 }
+
+# Half-close through the SOCKS5 server, both ways, in each mode (8 MiB
+# each way, sha256 at both ends; OpenBSD netcat as the client): the client
+# sends and shuts down first, the server answers after its EOF; then the
+# server sends and shuts down first while the client is still sending.
+ss_half_close() {
+	local mode=$1 want_up want_down got
+	need nc.openbsd
+	sfw_topology
+	sfw_load_maps
+	sfw_start -l :1080 --socks5-server --mode "$mode"
+	want_up=$("$PEER" -G $((8 << 20)) -s 11 | sha256sum | cut -d' ' -f1)
+	want_down=$("$PEER" -G $((8 << 20)) -s 22 | sha256sum | cut -d' ' -f1)
+	local srv_opts
+	for srv_opts in -A ""; do
+		rm -f "$TEST_TMP/srv.sha"
+		# shellcheck disable=SC2086 # srv_opts: one option or none
+		sfw_bg srv sh -c "'$PEER' -l 203.0.113.2:5001 $srv_opts -g $((8 << 20)) -s 22 -o - 2>'$TEST_TMP/srv.err' |
+			sha256sum | cut -d' ' -f1 >'$TEST_TMP/srv.sha'"
+		wait_for 5 listening srv 5001 || fail "server not listening"
+		got=$(nsx cli sh -c "'$PEER' -G $((8 << 20)) -s 11 |
+			timeout 30 nc.openbsd -N -X 5 -x 192.0.2.2:1080 203.0.113.2 5001 | sha256sum" | cut -d' ' -f1)
+		wait_for 20 test -s "$TEST_TMP/srv.sha" || fail "server did not finish"
+		check_eq "$got" "$want_down" "sha256 server->client, server options '$srv_opts'"
+		check_eq "$(cat "$TEST_TMP/srv.sha")" "$want_up" "sha256 client->server, server options '$srv_opts'"
+	done
+	wait_for 5 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 2 ]" || fail "flows did not end"
+	log "$(log_lines)"
+	check_eq "$(log_lines | grep -c "target=203.0.113.2:5001 mode=$mode up=8388608 down=8388608 .*close=eof")" 2 \
+		"half-closed flows complete in $mode mode"
+	check_no_close_wait
+}
+test_socks_server_half_close_sockmap() { ss_half_close sockmap; }
+test_socks_server_half_close_splice() { ss_half_close splice; }
+test_socks_server_half_close_copy() { ss_half_close copy; }
