@@ -508,8 +508,8 @@ static void flow_connect(struct flow *f, int ufd)
 	}
 	if (errno != EINPROGRESS) {
 		err = errno;
-		if (f->listener->socks5_server)
-			socks5_server_error(f, err);
+		if (f->listener->socks5_server && socks5_server_connect_failed(f, err))
+			return;
 		flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(err));
 		return;
 	}
@@ -649,8 +649,8 @@ void flow_event(void *ptr, uint32_t events)
 								&f->listener->proxy.server :
 								&f->target;
 
-			if (f->listener->socks5_server)
-				socks5_server_error(f, err);
+			if (f->listener->socks5_server && socks5_server_connect_failed(f, err))
+				return;
 			flow_fail(f, "connect %s:%u: %s", to->host, to->port, strerror(err));
 		} else if (events & (EPOLLOUT | EPOLLHUP)) {
 			connected(f);

@@ -320,11 +320,29 @@ static void connect_target(struct flow *f)
 	flow_open_upstream(f);
 }
 
+/* The answer's next address, in getaddrinfo()'s order (RFC 6724,
+ * /etc/gai.conf): false when none is left.
+ */
+static bool try_next_address(struct flow *f)
+{
+	struct fwd_addr *addr = &f->target.addr;
+
+	if (!f->srv.addrs || f->srv.next_addr >= f->srv.addrs->naddr)
+		return false;
+	*addr = f->srv.addrs->addr[f->srv.next_addr++];
+	if (addr->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&addr->ss)->sin_port = htons(f->target.port);
+	else
+		((struct sockaddr_in6 *)&addr->ss)->sin6_port = htons(f->target.port);
+	f->phase = PH_CONNECT;
+	connect_target(f);
+	return true;
+}
+
 static void resolved(void *owner, const struct resolve_request *r)
 {
 	const struct resolve_answer *a = resolve_answer(r);
 	struct flow *f = owner;
-	struct fwd_addr *addr = &f->target.addr;
 
 	f->srv.lookup = NULL;
 	if (a->gai_err) {
@@ -335,14 +353,14 @@ static void resolved(void *owner, const struct resolve_request *r)
 			       gai_strerror(a->gai_err));
 		return;
 	}
-	/* The first address, in getaddrinfo()'s order (RFC 6724, gai.conf). */
-	*addr = a->addr[0];
-	if (addr->ss.ss_family == AF_INET)
-		((struct sockaddr_in *)&addr->ss)->sin_port = htons(f->target.port);
-	else
-		((struct sockaddr_in6 *)&addr->ss)->sin6_port = htons(f->target.port);
-	f->phase = PH_CONNECT;
-	connect_target(f);
+	f->srv.addrs = malloc(sizeof(*a));
+	if (!f->srv.addrs) {
+		refuse_request(f, REPLY_FAILURE, "out of memory");
+		return;
+	}
+	*f->srv.addrs = *a;
+	f->srv.next_addr = 0;
+	try_next_address(f);
 }
 
 static void request(struct flow *f, const uint8_t *msg, size_t len)
@@ -538,6 +556,24 @@ void socks5_server_error(struct flow *f, int err)
 	}
 }
 
+bool socks5_server_connect_failed(struct flow *f, int err)
+{
+	char tried[64];
+
+	socks5_server_error(f, err);
+	if (f->listener->proxy.present || !f->srv.addrs || f->srv.next_addr >= f->srv.addrs->naddr)
+		return false;
+	format_sockaddr((const struct sockaddr *)&f->target.addr.ss, tried, sizeof(tried));
+	logmsg("client=%s target=%s: connect %s: %s; trying the next address", f->client_text,
+	       f->target.host, tried, strerror(err));
+	/* Closing drops the socket from epoll: register the next anew. */
+	close(f->fd[1]);
+	f->fd[1] = -1;
+	f->ep[1].registered = false;
+	f->ep[1].events = 0;
+	return try_next_address(f);
+}
+
 void socks5_server_proxy_refused(struct flow *f, uint8_t code)
 {
 	f->srv.fail_code = code ? code : REPLY_FAILURE;
@@ -548,5 +584,7 @@ void socks5_server_release(struct flow *f)
 	if (f->srv.lookup)
 		resolve_cancel(f->srv.lookup);
 	f->srv.lookup = NULL;
+	free(f->srv.addrs);
+	f->srv.addrs = NULL;
 	explicit_bzero(f->srv.msg, sizeof(f->srv.msg));
 }

@@ -5,11 +5,13 @@
 #ifndef SOCKS5_SERVER_H
 #define SOCKS5_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct flow;
 struct resolve_request;
+struct resolve_answer;
 
 /* RFC 1929's request is the longest client message: 1 + 1 + 255 + 1 + 255. */
 #define SOCKS5_SERVER_MSG_MAX 513
@@ -28,6 +30,8 @@ struct socks5_server_hs {
 	size_t have; /* bytes of the current message read so far */
 	uint8_t fail_code; /* the reply sent if the flow fails while SRV_OWED */
 	struct resolve_request *lookup; /* while the name is resolved */
+	struct resolve_answer *addrs; /* its answer, the addresses left to try */
+	int next_addr;
 };
 
 /* --socks5-users FILE: user:password lines.  0, or -errno after a message. */
@@ -41,8 +45,15 @@ void socks5_server_event(struct flow *f);
 int socks5_server_succeeded(struct flow *f);
 /* The flow fails: send the owed failure reply, if one is owed. */
 void socks5_server_failed(struct flow *f);
-/* The upstream connect failed or timed out with err: the reply it owes. */
+/* The upstream connect timed out (ETIMEDOUT), or failed with err: the
+ * reply it owes.
+ */
 void socks5_server_error(struct flow *f, int err);
+/* The connect to a resolved name's address failed with err: true if the
+ * flow goes on with its next address, else the reply is set as by
+ * socks5_server_error.
+ */
+bool socks5_server_connect_failed(struct flow *f, int err);
 /* The proxy (-x) refused the request with this RFC 1928 reply code. */
 void socks5_server_proxy_refused(struct flow *f, uint8_t code);
 /* The flow ends: a lookup still running is cancelled. */

@@ -181,14 +181,24 @@ ss_start_private() {
 }
 
 # Names resolved by sockfwd itself: from the DNS server (A, AAAA, an
-# IPv6-only name), from /etc/hosts, and one that does not exist (0x04).
+# IPv6-only name), from /etc/hosts, one whose first address refuses (the
+# next is tried), and one that does not exist (0x04).
 test_socks_server_names() {
 	need curl python3
 	sfw_topology
 	sfw_load_maps
 	dns_start web.socks.test=203.0.113.2 web6.socks.test=2001:db8:3::2 \
-		both.socks.test=203.0.113.2,2001:db8:3::2
+		both.socks.test=203.0.113.2,2001:db8:3::2 two.socks.test=2001:db8:3::3,203.0.113.2
 	ss_start_private -l :1080 --socks5-server --mode sockmap
+	# two.socks.test: getaddrinfo() puts the IPv6 address first (RFC 6724),
+	# where nothing listens on 5001; the IPv4 one serves.
+	nsx srv ip addr add 2001:db8:3::3/64 dev s0 nodad
+	echo_server
+	s5_says "echo ok 1000" two.socks.test 5001 --pipeline 1000
+	grep -q "target=two.socks.test: connect \[2001:db8:3::3\]:5001: Connection refused; trying the next address" \
+		"$SFW_LOG" || fail "no log line for the refused first address"
+	wait_log "target=two.socks.test:5001 mode=sockmap up=1000 down=1000 "
+
 	tp_web
 	export ALL_PROXY=socks5h://192.0.2.2:1080
 	tp_curl16 http://web.socks.test:8080/blob
