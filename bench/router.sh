@@ -32,6 +32,7 @@ else
 	ROUNDS=${ROUNDS:-5} SECONDS_PER_RUN=${SECONDS_PER_RUN:-3} CONN_COUNT=${CONN_COUNT:-1000}
 fi
 PY=/usr/bin/python3
+export PATH=$PATH:/usr/sbin:/sbin   # danted, redsocks, haproxy
 SOCKFWD=${SOCKFWD:-$BUILD/sockfwd}   # another build: SOCKFWD=PATH bench/router.sh
 CLIENT=$ROOT/bench/socks5-client.py
 MARK=42
@@ -122,6 +123,15 @@ nsx rtr sysctl -qw net.ipv4.ip_forward=1
 "$ROOT/scripts/sockfwd-load" load -d "$PIN" >/dev/null
 HAVE_SOCKS5_SERVER=
 "$SOCKFWD" --help 2>&1 | grep -q -- --socks5-server && HAVE_SOCKS5_SERVER=1
+# The peers are optional (scripts/install-deps installs them): a row whose
+# program is missing is left out, and the output says so.
+missing=
+have() { command -v "$1" >/dev/null 2>&1 || { missing="$missing $1"; return 1; }; }
+HAVE_DANTE='' HAVE_REDSOCKS='' HAVE_HAPROXY='' HAVE_MICROSOCKS=''
+have danted && HAVE_DANTE=1
+have redsocks && HAVE_REDSOCKS=1
+have haproxy && HAVE_HAPROXY=1
+have microsocks && HAVE_MICROSOCKS=1
 
 # --- servers on srv: iperf3 (5201), echo (5301), sink (5401), dante (1080) -
 start srv iperf3 -s -B 203.0.113.2 -p 5201 >/dev/null 2>&1
@@ -141,10 +151,12 @@ dante_conf() {
 	socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
 	EOF
 }
-dante_conf 203.0.113.2 1080 203.0.113.2 >"$tmp/danted-srv.conf"
-start srv /usr/sbin/danted -f "$tmp/danted-srv.conf" -p "$tmp/danted-srv.pid" 2>"$tmp/danted-srv.log"
 for port in 5201 5301 5401; do wait_listening srv $port; done
-wait_listening srv 1080 "$tmp/danted-srv.log"
+if [ -n "$HAVE_DANTE" ]; then
+	dante_conf 203.0.113.2 1080 203.0.113.2 >"$tmp/danted-srv.conf"
+	start srv danted -f "$tmp/danted-srv.conf" -p "$tmp/danted-srv.pid" 2>"$tmp/danted-srv.log"
+	wait_listening srv 1080 "$tmp/danted-srv.log"
+fi
 if [ -n "$HAVE_SOCKS5_SERVER" ]; then
 	# maps of its own: its sockets are not the router's
 	"$ROOT/scripts/sockfwd-load" load -d "$PIN_SRV" >/dev/null
@@ -195,8 +207,10 @@ redsocks {
     type = socks5;
 }
 EOF
-start rtr /usr/sbin/redsocks -c "$tmp/redsocks.conf" 2>"$tmp/redsocks.log"
-wait_listening rtr 12349 "$tmp/redsocks.log"
+if [ -n "$HAVE_REDSOCKS" ]; then
+	start rtr redsocks -c "$tmp/redsocks.conf" 2>"$tmp/redsocks.log"
+	wait_listening rtr 12349 "$tmp/redsocks.log"
+fi
 
 cat >"$tmp/haproxy.cfg" <<-EOF
 global
@@ -214,8 +228,10 @@ listen rr
     bind 192.0.2.2:5303
     server s 203.0.113.2:5301
 EOF
-start rtr haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1
-wait_listening rtr 5203 "$tmp/haproxy.log"
+if [ -n "$HAVE_HAPROXY" ]; then
+	start rtr haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1
+	wait_listening rtr 5203 "$tmp/haproxy.log"
+fi
 
 # The shipped rules with the router's LAN side (r0), a port and the mark.
 redirect_rules() {
@@ -281,9 +297,13 @@ connect_rate() {
 		sed -n 's/.*per_second=\([0-9.]*\).*/\1/p' | grep . || echo 0
 }
 
-rows="plain dnat sockmap splice copy sockmap-x redsocks"
-[ -z "$HAVE_SOCKS5_SERVER" ] || rows="$rows sockmap-xs redsocks-s"
-ROWS=${ROWS:-$rows haproxy}
+rows="plain dnat sockmap splice copy"
+[ -z "$HAVE_DANTE" ] || rows="$rows sockmap-x"
+[ -z "$HAVE_DANTE" ] || [ -z "$HAVE_REDSOCKS" ] || rows="$rows redsocks"
+[ -z "$HAVE_SOCKS5_SERVER" ] || rows="$rows sockmap-xs"
+[ -z "$HAVE_SOCKS5_SERVER" ] || [ -z "$HAVE_REDSOCKS" ] || rows="$rows redsocks-s"
+[ -z "$HAVE_HAPROXY" ] || rows="$rows haproxy"
+ROWS=${ROWS:-$rows}
 for round in $(seq "$ROUNDS"); do
 	for row in $ROWS; do
 		row_on "$row"
@@ -306,12 +326,18 @@ if [ -n "$HAVE_SOCKS5_SERVER" ]; then
 	start rtr "$SOCKFWD" --maps "$PIN" --mode sockmap -l 192.0.2.2:1081 --socks5-server \
 		2>"$tmp/sockfwd-socks5.log"
 	wait_listening rtr 1081 "$tmp/sockfwd-socks5.log"
-	dante_conf 192.0.2.2 1082 203.0.113.1 >"$tmp/danted-rtr.conf"
-	start rtr /usr/sbin/danted -f "$tmp/danted-rtr.conf" -p "$tmp/danted-rtr.pid" 2>"$tmp/danted-rtr.log"
-	wait_listening rtr 1082 "$tmp/danted-rtr.log"
-	start rtr microsocks -i 192.0.2.2 -p 1083 >"$tmp/microsocks.log" 2>&1
-	wait_listening rtr 1083 "$tmp/microsocks.log"
-	SOCKS_ROWS="none sockfwd dante microsocks"
+	SOCKS_ROWS="none sockfwd"
+	if [ -n "$HAVE_DANTE" ]; then
+		dante_conf 192.0.2.2 1082 203.0.113.1 >"$tmp/danted-rtr.conf"
+		start rtr danted -f "$tmp/danted-rtr.conf" -p "$tmp/danted-rtr.pid" 2>"$tmp/danted-rtr.log"
+		wait_listening rtr 1082 "$tmp/danted-rtr.log"
+		SOCKS_ROWS="$SOCKS_ROWS dante"
+	fi
+	if [ -n "$HAVE_MICROSOCKS" ]; then
+		start rtr microsocks -i 192.0.2.2 -p 1083 >"$tmp/microsocks.log" 2>&1
+		wait_listening rtr 1083 "$tmp/microsocks.log"
+		SOCKS_ROWS="$SOCKS_ROWS microsocks"
+	fi
 fi
 socks_proxy() {
 	case $1 in
@@ -431,6 +457,7 @@ flows=$(cat "$tmp"/sockfwd-*.log | sed -n 's/.* conn client=[^ ]* listen=\([^ ]*
 	sort | uniq -c | awk '{ printf "%s%s %s %s", (NR > 1 ? ", " : ""), $2, $3, $1 }')
 echo "sockfwd's flows over the whole run, by listener and mode (from its logs): ${flows:-none}."
 echo
+[ -z "$missing" ] || { echo "(rows left out, not installed:$missing; scripts/install-deps installs them.)"; echo; }
 echo "### sockfwd on a router: the issue's goals, from the medians above"
 echo
 echo "| goal | measured | verdict |"
