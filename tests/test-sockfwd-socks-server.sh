@@ -405,3 +405,60 @@ ss_half_close() {
 test_socks_server_half_close_sockmap() { ss_half_close sockmap; }
 test_socks_server_half_close_splice() { ss_half_close splice; }
 test_socks_server_half_close_copy() { ss_half_close copy; }
+
+# RANDOM_HANDSHAKES (python3): 400 connections to 192.0.2.2:1080, 25 at a
+# time, each sending a random prefix of a valid handshake followed by
+# random bytes (seeded), then reading until the server closes.  Prints
+# "closed N hung M" (hung: still open after 4 s).
+RANDOM_HANDSHAKES='
+import random, socket, threading
+rng = random.Random(1928)
+valid = bytes.fromhex("050100") + bytes.fromhex("050100017f000001") + b"\x13\x89"
+cases = []
+for i in range(400):
+    cut = rng.randrange(0, len(valid) + 1)
+    noise = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 600)))
+    cases.append(valid[:cut] + noise)
+closed = hung = 0
+lock = threading.Lock()
+def run(data):
+    global closed, hung
+    s = socket.create_connection(("192.0.2.2", 1080))
+    s.settimeout(4)
+    try:
+        s.sendall(data)
+        while s.recv(4096):
+            pass
+        ok = True
+    except socket.timeout:
+        ok = False
+    except OSError:
+        ok = True
+    s.close()
+    with lock:
+        if ok:
+            closed += 1
+        else:
+            hung += 1
+for i in range(0, len(cases), 25):
+    ts = [threading.Thread(target=run, args=(c,)) for c in cases[i:i + 25]]
+    for t in ts: t.start()
+    for t in ts: t.join()
+print("closed %d hung %d" % (closed, hung))
+'
+
+# Malformed handshakes never crash sockfwd or hold a connection past
+# --timeout: 400 random ones (a valid prefix, then noise) all end.
+test_socks_server_random_handshakes() {
+	need python3
+	sfw_topology
+	sfw_start -l :1080 --socks5-server --timeout 1500
+	local out
+	out=$(nsx cli timeout 120 python3 -c "$RANDOM_HANDSHAKES") || fail "client script failed: $out"
+	check_eq "$out" "closed 400 hung 0" "random handshakes"
+	kill -0 "$SFW_PID" || fail "sockfwd died"
+	wait_for 5 sh -c "[ \$(grep -c 'conn client=' '$SFW_LOG') -eq 400 ]" ||
+		fail "$(grep -c 'conn client=' "$SFW_LOG") flows logged, want 400"
+	log "$(log_lines | sed 's/.*close=//; s/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn)"
+	check_eq "$(sfw_counter active)" 0 "active flows"
+}
