@@ -254,7 +254,19 @@ static void refuse_request(struct flow *f, uint8_t code, const char *why)
 	flow_fail(f, "socks5-server: %s (reply %u)", why, code);
 }
 
-/* The request's address and port into f->target; false if unsupported. */
+static bool printable(const uint8_t *bytes, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (bytes[i] <= ' ' || bytes[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* The request's address and port into f->target; false for a name that
+ * is empty or not printable ASCII.
+ */
 static bool request_target(struct flow *f, const uint8_t *msg, size_t len)
 {
 	struct fwd_hostport *t = &f->target;
@@ -276,8 +288,11 @@ static bool request_target(struct flow *f, const uint8_t *msg, size_t len)
 		t->addr.len = sizeof(*sin6);
 		inet_ntop(AF_INET6, &sin6->sin6_addr, t->host, sizeof(t->host));
 	} else {
-		/* A name: no NUL inside, and sent to a proxy or resolver as is. */
-		if (msg[4] == 0 || memchr(msg + 5, '\0', msg[4]))
+		/* A name goes into log lines and --status as it is: a newline
+		 * in it would forge a line.  Host names are printable ASCII
+		 * (IDNs travel as punycode).
+		 */
+		if (msg[4] == 0 || !printable(msg + 5, msg[4]))
 			return false;
 		memcpy(t->host, msg + 5, msg[4]);
 	}
@@ -375,7 +390,8 @@ static void request(struct flow *f, const uint8_t *msg, size_t len)
 	}
 	if (!request_target(f, msg, len)) {
 		counters.socks5_malformed++;
-		refuse_request(f, REPLY_HOST_UNREACHABLE, "empty name or NUL in name");
+		refuse_request(f, REPLY_HOST_UNREACHABLE,
+			       "a name empty or with a byte that is not printable ASCII");
 		return;
 	}
 	if (msg[1] != 1) {

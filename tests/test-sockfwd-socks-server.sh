@@ -142,7 +142,10 @@ test_socks_server_replies() {
 	s5_says eof 203.0.113.2 5001 --raw 04010fa1cb007102
 	s5_says eof 203.0.113.2 5001 --raw 0501007f01000103
 	s5_says eof 203.0.113.2 5001 --raw 0500
-	check_eq "$(sfw_counter socks5_malformed)" 2 "socks5_malformed (version 4, request version 127)"
+	# A name that would write its own log line.
+	s5_reply 04 $'x\nsockfwd: conn client=forged' 80
+	grep -q "^sockfwd: conn client=forged" "$SFW_LOG" && fail "a client's name forged a log line"
+	check_eq "$(sfw_counter socks5_malformed)" 3 "socks5_malformed (version 4, request version 127, a name with a newline)"
 	check_eq "$(sfw_counter socks5_no_method)" 1 "socks5_no_method (an empty method list)"
 	grep -q "close=socks5-server: not a SOCKS5 greeting (version 4)" "$SFW_LOG" ||
 		fail "no log line for the SOCKS4 greeting"
