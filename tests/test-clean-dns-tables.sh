@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # clean-dns-tables: the tables scripts/clean-dns reads from it agree with
-# the compiled objects (their BTF, read with bpftool), its address
-# conversions agree with Python's ipaddress, and the installed script finds
-# the installed tool.
+# the compiled objects (their BTF, read with bpftool) and with the maps the
+# script creates, its address conversions agree with Python's ipaddress,
+# and the installed script finds the installed tool.
 # timeout: 120
 
 TABLES_TOOL=$BUILD/clean-dns-tables
@@ -91,6 +91,39 @@ print("%s: %d maps, %d counters (%d bytes), %d rules agree" % (obj, len(in_objec
                                                                 counters["size"], len(rules)))
 PY
 	done
+}
+
+# The maps the script creates before the first attach (resolver add, bogus
+# add, set), as the kernel made them (bpftool map show), are the rows of
+# clean-dns-tables, which test_tables_match_objects holds to the objects:
+# the programs reuse them.  On a private pin directory.
+test_maps_the_script_creates() {
+	need python3 bpftool
+	local dir=/sys/fs/bpf/cdns-test-$TEST_ID name
+	mkdir -p "$dir"
+	on_exit "rm -rf $dir"
+	export CLEAN_DNS_PIN_DIR=$dir
+	"$ROOT/scripts/clean-dns" resolver add 192.0.2.53 >/dev/null || fail "resolver add"
+	"$ROOT/scripts/clean-dns" bogus add 198.51.100.66 >/dev/null || fail "bogus add"
+	"$ROOT/scripts/clean-dns" set hop-tolerance 1 >/dev/null || fail "set"
+	"$TABLES_TOOL" shell >"$TEST_TMP/tables.sh" || fail "clean-dns-tables shell"
+	for name in cdns_resolvers cdns_bogus cdns_settings; do
+		bpftool -j map show pinned "$dir/$name" >"$TEST_TMP/$name.json" || fail "no $name created"
+	done
+	python3 - "$TEST_TMP" <<'PY' || fail "a map the script created differs from clean-dns-tables"
+import json, shlex, sys
+d = sys.argv[1]
+rows = {}
+for word in shlex.split(open(d + "/tables.sh").read()):
+    if word.startswith("MAPS="):
+        rows = {r.split(":")[0]: r for r in word[5:].split()}
+for name in ("cdns_resolvers", "cdns_bogus", "cdns_settings"):
+    m = json.load(open("%s/%s.json" % (d, name)))
+    made = "%s:%s:%d:%d:%d:%d" % (m["name"], m["type"], m["bytes_key"], m["bytes_value"],
+                                  m["max_entries"], m["flags"])
+    assert made == rows[name], "created %s, tables say %s" % (made, rows[name])
+    print("ok: %s" % made)
+PY
 }
 
 # Prefixes and addresses, random and at the edges, through the tool both
