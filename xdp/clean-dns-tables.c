@@ -248,37 +248,45 @@ static int hex_bytes(char *word, unsigned char *out, int max)
 	return n;
 }
 
-/* Each line's first word, the bytes of a struct addr_key (20) or of an
- * address (16), becomes the prefix or address as text.
+/* WORD, the bytes of a struct addr_key (20) or of an address (16), as
+ * the prefix or the address in text.
  */
+static int bytes_to_text(const char *word, char *text, size_t text_len)
+{
+	unsigned char bytes[KEY_BYTES];
+	struct addr_key key;
+	char copy[128]; /* 20 bytes written "0xff," are 100 characters */
+	int n;
+
+	if (strlen(word) >= sizeof(copy))
+		return -1;
+	strcpy(copy, word);
+	n = hex_bytes(copy, bytes, KEY_BYTES);
+	if (n == KEY_BYTES) {
+		memcpy(&key, bytes, sizeof(key));
+		return format_prefix(&key, 1, text, text_len);
+	}
+	if (n != 16)
+		return -1;
+	key.prefixlen = 128;
+	memcpy(key.addr, bytes, 16);
+	return format_prefix(&key, 0, text, text_len);
+}
+
 static int cmd_text(void)
 {
-	char line[1024], word[1024], text[INET6_ADDRSTRLEN + 4];
+	char *line = NULL, text[INET6_ADDRSTRLEN + 4];
+	size_t line_cap = 0;
 	int status = 0;
 
-	while (fgets(line, sizeof(line), stdin)) {
-		unsigned char bytes[KEY_BYTES];
-		struct addr_key key;
+	while (getline(&line, &line_cap, stdin) >= 0) {
 		char *rest;
-		int n;
 
 		line[strcspn(line, "\n")] = '\0';
 		rest = strchr(line, ' ');
 		if (rest)
 			*rest++ = '\0';
-		strcpy(word, line);
-		n = hex_bytes(word, bytes, KEY_BYTES);
-		if (n == KEY_BYTES) {
-			memcpy(&key, bytes, sizeof(key));
-			n = format_prefix(&key, 1, text, sizeof(text));
-		} else if (n == 16) {
-			key.prefixlen = 128;
-			memcpy(key.addr, bytes, 16);
-			n = format_prefix(&key, 0, text, sizeof(text));
-		} else {
-			n = -1;
-		}
-		if (n < 0) {
+		if (bytes_to_text(line, text, sizeof(text)) < 0) {
 			fprintf(stderr, "clean-dns: not the bytes of an address or a prefix: %s\n",
 				line);
 			status = 1;
@@ -286,6 +294,7 @@ static int cmd_text(void)
 		}
 		printf("%s%s%s\n", text, rest ? " " : "", rest ? rest : "");
 	}
+	free(line);
 	return status;
 }
 
