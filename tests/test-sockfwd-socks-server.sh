@@ -465,3 +465,32 @@ test_socks_server_random_handshakes() {
 	log "$(log_lines | sed 's/.*close=//; s/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn)"
 	check_eq "$(sfw_counter active)" 0 "active flows"
 }
+
+# Limits and --status on SOCKS5 server flows: --max-conns-per-ip 2 resets a
+# third client at once, before any SOCKS5 byte; --status names a client
+# still in its handshake (target -) and a relayed flow's target; an idle
+# relayed flow is reset after --idle-timeout (sockmap, the verdict's clock).
+test_socks_server_limits_and_status() {
+	need python3
+	sfw_topology
+	sfw_load_maps
+	sfw_start -l :1080 --socks5-server --max-conns-per-ip 2 --idle-timeout 2 --timeout 5000 \
+		--status-socket "$TEST_TMP/status.sock" --mode sockmap
+	echo_server
+	nsx cli timeout 25 python3 "$S5C" 192.0.2.2 1080 203.0.113.2 5001 --hold 8 >"$TEST_TMP/idle.out" 2>&1 &
+	local idle=$!
+	sfw_bg cli sh -c "sleep 4 | nc.openbsd 192.0.2.2 1080"
+	wait_for 5 sfw_entries_are 2 || fail "the relayed flow is not in the map: $(sfw_entries)"
+	refused_at_once 192.0.2.2:1080
+	check_eq "$(sfw_counter refused_per_ip)" 1 "refused_per_ip"
+	"$SFW" --status="$TEST_TMP/status.sock" >"$TEST_TMP/status.out" || fail "--status failed"
+	log "$(cat "$TEST_TMP/status.out")"
+	grep -q "^flow client=[^ ]* listen=:1080 target=- phase=client mode=none " "$TEST_TMP/status.out" ||
+		fail "--status does not show the client in its handshake"
+	grep -q "^flow client=[^ ]* listen=:1080 target=203.0.113.2:5001 phase=relay mode=sockmap " \
+		"$TEST_TMP/status.out" || fail "--status does not show the relayed flow"
+	wait "$idle" && fail "the idle flow was not reset: $(cat "$TEST_TMP/idle.out")"
+	grep -q "close=idle timeout: no byte for 2 s" "$SFW_LOG" || fail "no idle timeout: $(log_lines)"
+	wait_log "close=timeout: socks5 client handshake after 5000 ms"
+	check_eq "$(sfw_counter idle_closed)" 1 "idle_closed"
+}
