@@ -123,8 +123,11 @@ static int wakeup_open(void)
 	return 0;
 }
 
-/* Under lock: one more thread when every thread is busy.  Signals stay
- * with the loop's signalfd: a thread blocks them all.
+/* Under lock, before a request is queued: one more thread unless an idle
+ * one is left for it.  An idle thread already signalled for a queued
+ * request still counts in idle until it wakes, so idle threads are free
+ * only beyond the queue's length.  Signals stay with the loop's signalfd:
+ * a thread blocks them all.
  */
 static void grow_pool(void)
 {
@@ -132,7 +135,7 @@ static void grow_pool(void)
 	pthread_attr_t attr;
 	pthread_t tid;
 
-	if (idle > 0 || threads >= RESOLVE_THREADS)
+	if (idle > queued || threads >= RESOLVE_THREADS)
 		return;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

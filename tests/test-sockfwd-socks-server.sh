@@ -494,3 +494,47 @@ test_socks_server_limits_and_status() {
 	wait_log "close=timeout: socks5 client handshake after 5000 ms"
 	check_eq "$(sfw_counter idle_closed)" 1 "idle_closed"
 }
+
+# BURST (python3): three requests for slow.socks.test and one for
+# web.socks.test sent at the same moment, after one lookup left a thread
+# idle; prints how long the quick one took, in ms.
+BURST='
+import socket, sys, threading, time
+def ask(name, out):
+    s = socket.create_connection(("192.0.2.2", 1080))
+    t0 = time.monotonic()
+    n = len(name)
+    s.sendall(b"\x05\x01\x00" + b"\x05\x01\x00\x03" + bytes([n]) + name + b"\x13\x89")
+    s.settimeout(20)
+    got = b""
+    while len(got) < 12:
+        chunk = s.recv(64)
+        if not chunk:
+            break
+        got += chunk
+    out.append((name, int((time.monotonic() - t0) * 1000), got[3:4].hex()))
+out = []
+ts = [threading.Thread(target=ask, args=(n, out)) for n in [b"slow.socks.test"] * 3 + [b"web.socks.test"]]
+for t in ts: t.start()
+for t in ts: t.join()
+for name, ms, code in out:
+    print(name.decode(), ms, code)
+'
+
+# A burst of lookups at one moment: each gets a thread of its own while
+# the pool has room, so a quick name is not queued behind slow ones.
+test_socks_server_lookup_burst() {
+	need python3
+	sfw_topology
+	sfw_load_maps
+	dns_start web.socks.test=203.0.113.2 slow.socks.test=203.0.113.2@3
+	ss_start_private -l :1080 --socks5-server
+	echo_server
+	s5_says "echo ok 10" web.socks.test 5001 --pipeline 10
+	local out quick
+	out=$(nsx cli timeout 30 python3 -c "$BURST") || fail "burst client failed: $out"
+	log "$out"
+	quick=$(awk '$1 == "web.socks.test" { print $2 }' <<<"$out")
+	[ -n "$quick" ] && [ "$quick" -lt 1500 ] || fail "the quick name waited ${quick:-?} ms behind slow ones"
+	check_eq "$(grep -c '^slow.socks.test [0-9]* 00$' <<<"$out")" 3 "slow names answered"
+}
