@@ -84,6 +84,18 @@ unclaimed = [n for n in names if n.startswith(("drop_", "would_drop_")) and n no
 if unclaimed:
     print("%s: counters of no rule the script knows: %s" % (obj, unclaimed))
     sys.exit(1)
+# The settings fields `clean-dns set` writes: at their offsets in the
+# object's struct clean_dns_settings, set_mask first, the size the map's.
+settings = [t for t in btf.values() if t["kind"] == "STRUCT" and t["name"] == "clean_dns_settings"][0]
+offsets = {m["name"]: m["bits_offset"] // 8 for m in settings["members"]}
+if offsets.get("set_mask") != 0 or settings["size"] != int(tables["SETTINGS_SIZE"]):
+    print("%s: struct clean_dns_settings %s, %d bytes; tables say %s bytes" % (obj, offsets, settings["size"],
+                                                                         tables["SETTINGS_SIZE"]))
+    sys.exit(1)
+written = sorted(int(row.split(":")[2]) for row in tables["SETTINGS"].split())
+if written != sorted(o for n, o in offsets.items() if n != "set_mask"):
+    print("%s: struct clean_dns_settings fields at %s; tables write %s" % (obj, offsets, tables["SETTINGS"]))
+    sys.exit(1)
 for entry in tables["DEFAULT_RESOLVERS"].split() + ["recursive=" + ",".join(tables["RULES_RECURSIVE"].split())]:
     unknown = set(entry.split("=")[1].split(",")) - set(rules)
     assert not unknown, entry

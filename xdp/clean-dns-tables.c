@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,19 @@ static const struct {
 #define RULE_ROW(id, bit, name) { name, RULE_##id },
 	CLEAN_DNS_RULES(RULE_ROW)
 #undef RULE_ROW
+};
+
+/* struct clean_dns_settings: each field's name for `clean-dns set`, its
+ * set_mask bit and its byte offset.
+ */
+static const struct {
+	const char *name;
+	__u32 bit;
+	size_t offset;
+} settings[] = {
+#define SETTING_ROW(name, field, bit) { name, bit, offsetof(struct clean_dns_settings, field) },
+	CLEAN_DNS_SETTINGS(SETTING_ROW)
+#undef SETTING_ROW
 };
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -109,6 +123,10 @@ static void print_shell(void)
 	printf("'\nRULES_ALL=%u\nOBSERVE_BIT=%u\nRULES_RECURSIVE='", (unsigned)RULES_ALL,
 	       (unsigned)RULE_OBSERVE);
 	print_rule_names(RULES_RECURSIVE, " ");
+	printf("'\nSETTINGS_SIZE=%zu\nSETTINGS='", sizeof(struct clean_dns_settings));
+	for (i = 0; i < N_ELEMS(settings); i++)
+		printf("%s%s:%u:%zu", i ? " " : "", settings[i].name, settings[i].bit,
+		       settings[i].offset);
 	printf("'\nDEFAULT_RESOLVERS='\n");
 #define V4_ROW(a, b, c, d, mask)                              \
 	{                                                     \

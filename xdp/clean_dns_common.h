@@ -210,6 +210,15 @@ struct clean_dns_settings {
 	__u32 mode; /* enum clean_dns_mode */
 };
 
+/* X(name for `clean-dns set`, field, bit): every field of the struct above
+ * but set_mask, for clean-dns-tables.
+ */
+#define CLEAN_DNS_SETTINGS(X)                                       \
+	X("hop-tolerance", hop_tolerance, SETTING_HOP_TOLERANCE)    \
+	X("hop-max-age", hop_max_age_sec, SETTING_HOP_MAX_AGE)      \
+	X("query-max-age", query_max_age_ms, SETTING_QUERY_MAX_AGE) \
+	X("mode", mode, SETTING_MODE)
+
 #define HOP_TOLERANCE_DEFAULT 1
 #define HOP_MAX_AGE_DEFAULT_SEC 3600
 /* A stub resolver gives up on an answer after a few seconds (glibc: 5 s)
