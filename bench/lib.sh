@@ -23,3 +23,33 @@ stats() {
 		printf f, m, v[1], v[NR]
 	}'
 }
+
+# bench_topology MID M0 M1 [NS...]: namespaces $id-cli, $id-MID, $id-srv
+# (and $id-NS for each NS) with loopback up, joined cli c0 -- M0 MID M1 --
+# s0 srv: 192.0.2.1 | 192.0.2.2, 203.0.113.1 | 203.0.113.2, MID forwarding.
+# The caller defines $id and nsx NS CMD....
+# shellcheck disable=SC2154 # id
+bench_topology() {
+	local mid=$1 m0=$2 m1=$3 ns
+	shift 3
+	mkdir -p /run/netns
+	for ns in cli "$mid" srv "$@"; do
+		ip netns add "$id-$ns"
+		nsx "$ns" ip link set lo up
+		# the connection-rate runs leave thousands of TIME_WAIT sockets
+		nsx "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000"
+	done
+	ip link add c0 netns "$id-cli" type veth peer name "$m0" netns "$id-$mid"
+	ip link add "$m1" netns "$id-$mid" type veth peer name s0 netns "$id-srv"
+	nsx cli ip link set c0 up
+	nsx "$mid" ip link set "$m0" up
+	nsx "$mid" ip link set "$m1" up
+	nsx srv ip link set s0 up
+	nsx cli ip addr add 192.0.2.1/24 dev c0
+	nsx "$mid" ip addr add 192.0.2.2/24 dev "$m0"
+	nsx "$mid" ip addr add 203.0.113.1/24 dev "$m1"
+	nsx srv ip addr add 203.0.113.2/24 dev s0
+	nsx cli ip route add default via 192.0.2.2
+	nsx srv ip route add default via 203.0.113.1
+	nsx "$mid" sysctl -qw net.ipv4.ip_forward=1
+}

@@ -99,26 +99,7 @@ per_gb() {
 }
 
 # --- topology ------------------------------------------------------------
-mkdir -p /run/netns
-for ns in cli rtr srv; do
-	ip netns add "$id-$ns"
-	nsx $ns ip link set lo up
-	# the connection-rate runs leave thousands of TIME_WAIT sockets
-	nsx $ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000"
-done
-ip link add c0 netns "$id-cli" type veth peer name r0 netns "$id-rtr"
-ip link add r1 netns "$id-rtr" type veth peer name s0 netns "$id-srv"
-nsx cli ip link set c0 up
-nsx rtr ip link set r0 up
-nsx rtr ip link set r1 up
-nsx srv ip link set s0 up
-nsx cli ip addr add 192.0.2.1/24 dev c0
-nsx rtr ip addr add 192.0.2.2/24 dev r0
-nsx rtr ip addr add 203.0.113.1/24 dev r1
-nsx srv ip addr add 203.0.113.2/24 dev s0
-nsx cli ip route add default via 192.0.2.2
-nsx srv ip route add default via 203.0.113.1
-nsx rtr sysctl -qw net.ipv4.ip_forward=1
+bench_topology rtr r0 r1
 
 "$ROOT/scripts/sockfwd-load" load -d "$PIN" >/dev/null
 HAVE_SOCKS5_SERVER=

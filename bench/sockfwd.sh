@@ -103,26 +103,7 @@ cpu_jiffies() {
 }
 
 # --- topology ------------------------------------------------------------
-mkdir -p /run/netns
-for ns in cli fwd srv lo; do
-	ip netns add "$id-$ns"
-	nsx $ns ip link set lo up
-	# the connection-rate runs leave thousands of TIME_WAIT sockets
-	nsx $ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000"
-done
-ip link add c0 netns "$id-cli" type veth peer name f0 netns "$id-fwd"
-ip link add f1 netns "$id-fwd" type veth peer name s0 netns "$id-srv"
-nsx cli ip link set c0 up
-nsx fwd ip link set f0 up
-nsx fwd ip link set f1 up
-nsx srv ip link set s0 up
-nsx cli ip addr add 192.0.2.1/24 dev c0
-nsx fwd ip addr add 192.0.2.2/24 dev f0
-nsx fwd ip addr add 203.0.113.1/24 dev f1
-nsx srv ip addr add 203.0.113.2/24 dev s0
-nsx cli ip route add default via 192.0.2.2
-nsx srv ip route add default via 203.0.113.1
-nsx fwd sysctl -qw net.ipv4.ip_forward=1
+bench_topology fwd f0 f1 lo
 
 PIN=/sys/fs/bpf/sockfwd-bench
 "$ROOT/scripts/sockfwd-load" load -d "$PIN" >/dev/null
