@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Listeners as the command line (-l -t -x) and the configuration file (-c)
- * give them, and the proxy passwords they need.
+ * give them, the proxy passwords they need, and the words of --mode.
  *
  * The attacker here is another local user: argv is readable by all in
  * /proc/PID/cmdline, so a password is never taken from there; it comes from
@@ -20,6 +20,23 @@
 
 #define MAX_LISTENERS 256
 #define PASSWORD_ENV "SOCKFWD_PROXY_PASSWORD"
+
+const char *const mode_names[MODE_COUNT] = {
+	[MODE_AUTO] = "auto",
+	[MODE_SOCKMAP] = "sockmap",
+	[MODE_SPLICE] = "splice",
+	[MODE_COPY] = "copy",
+};
+
+int config_mode(const char *text)
+{
+	int i;
+
+	for (i = 0; i < MODE_COUNT; i++)
+		if (strcmp(text, mode_names[i]) == 0)
+			return i;
+	return -1;
+}
 
 static struct fwd_listener *listener_parse(const char *listen, const char *target,
 					   const char *proxy)

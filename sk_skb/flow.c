@@ -22,8 +22,6 @@ static uint64_t next_tick_ms = UINT64_MAX;
 static uint64_t accept_retry_ms; /* listeners paused for lack of descriptors */
 static int reserve_fd = -1; /* given up to refuse a client when out of them */
 
-static const char *const mode_name[] = { "auto", "sockmap", "splice", "copy" };
-
 void tick_at(uint64_t when_ms)
 {
 	if (when_ms < next_tick_ms)
@@ -148,11 +146,19 @@ static void log_close(struct flow *f, const char *reason)
 	logmsg("conn client=%s listen=%s target=%s%s mode=%s%s%s%s up=%llu down=%llu "
 	       "early=%llu dur=%llu.%03llus close=%s",
 	       f->client_text, l->listen_text, target, via,
-	       f->phase == PH_RELAY ? mode_name[f->mode] : "none",
+	       f->phase == PH_RELAY ? mode_names[f->mode] : "none",
 	       f->fallback_text[0] ? " fallback=\"" : "", f->fallback_text,
 	       f->fallback_text[0] ? "\"" : "", (unsigned long long)up, (unsigned long long)down,
 	       (unsigned long long)f->early_bytes, (unsigned long long)(dur / 1000),
 	       (unsigned long long)(dur % 1000), reason);
+}
+
+/* The counter of relayed flows that ended in this mode. */
+static uint64_t *ended_in(enum fwd_mode mode)
+{
+	return mode == MODE_SOCKMAP ? &counters.sockmap :
+	       mode == MODE_SPLICE  ? &counters.splice :
+				      &counters.copy;
 }
 
 /* reset_side: the socket to close with RST (SO_LINGER 0), or RESET_NONE. */
@@ -183,7 +189,7 @@ void flow_close(struct flow *f, const char *reason, int reset_side)
 	if (f->next)
 		f->next->prev = f->prev;
 	if (f->phase == PH_RELAY)
-		counters.by_mode[f->mode]++;
+		(*ended_in(f->mode))++;
 	counters.closed++;
 	counters.active--;
 	if (reset_side != RESET_NONE)
@@ -804,7 +810,7 @@ void flow_status(FILE *out, uint64_t now)
 			"flow client=%s listen=%s target=%s phase=%s mode=%s up=%llu down=%llu "
 			"age=%.3fs idle=%.3fs\n",
 			f->client_text, f->listener->listen_text, target, phase_name[f->phase],
-			f->phase == PH_RELAY ? mode_name[f->mode] : "none", (unsigned long long)up,
+			f->phase == PH_RELAY ? mode_names[f->mode] : "none", (unsigned long long)up,
 			(unsigned long long)down, (double)(now - f->start_ms) / 1000,
 			(double)(now > f->active_ms ? now - f->active_ms : 0) / 1000);
 	}

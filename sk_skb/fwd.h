@@ -9,10 +9,14 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "counters.h"
+
 #define FWD_MAX_HOST 256
 #define FWD_MAX_CRED 256
 
-enum fwd_mode { MODE_AUTO, MODE_SOCKMAP, MODE_SPLICE, MODE_COPY };
+enum fwd_mode { MODE_AUTO, MODE_SOCKMAP, MODE_SPLICE, MODE_COPY, MODE_COUNT };
+/* --mode's words, as the log and --status print them too (config.c). */
+extern const char *const mode_names[MODE_COUNT];
 
 /* A resolved socket address. */
 struct fwd_addr {
@@ -101,24 +105,7 @@ struct fwd_config {
 	uint32_t mark;
 };
 
-struct fwd_counters {
-	uint64_t accepted, active, failed, closed, resets;
-	/* refused at once with a reset: --max-conns, --max-conns-per-ip,
-	 * --allow, out of descriptors
-	 */
-	uint64_t refused_max, refused_per_ip, refused_allow, refused_fds;
-	/* a transparent flow whose original destination is a listener */
-	uint64_t refused_loop;
-	uint64_t idle_closed;
-	uint64_t bytes_up, bytes_down;
-	uint64_t by_mode[4];
-	uint64_t pauses, resumes, fallbacks, overlap_cut;
-	/* SOCKS5 server listeners: handshakes refused (socks5_server.c) */
-	uint64_t socks5_malformed, socks5_unsupported, socks5_no_method, socks5_auth_failed;
-};
-
 extern struct fwd_config cfg;
-extern struct fwd_counters counters;
 extern int epfd;
 
 /* addr.c */
@@ -167,6 +154,8 @@ int config_passwords(struct fwd_listener *list);
  */
 int check_private(int fd, const char *path);
 void config_free(struct fwd_listener *list);
+/* The mode --mode text names, or -1. */
+int config_mode(const char *text);
 
 /* limits.c: --allow and --max-conns-per-ip. */
 int cidr_parse(const char *text, struct fwd_cidr *c);

@@ -140,29 +140,10 @@ static int drop_privileges(const char *user)
 
 static void log_counters(void)
 {
-	logmsg("counters accepted=%llu active=%llu closed=%llu failed=%llu resets=%llu "
-	       "refused_max=%llu refused_per_ip=%llu refused_allow=%llu refused_fds=%llu "
-	       "refused_loop=%llu idle_closed=%llu socks5_malformed=%llu socks5_unsupported=%llu "
-	       "socks5_no_method=%llu socks5_auth_failed=%llu "
-	       "bytes_up=%llu bytes_down=%llu sockmap=%llu splice=%llu copy=%llu "
-	       "fallbacks=%llu pauses=%llu resumes=%llu overlap_cut=%llu map_entries=%d",
-	       (unsigned long long)counters.accepted, (unsigned long long)counters.active,
-	       (unsigned long long)counters.closed, (unsigned long long)counters.failed,
-	       (unsigned long long)counters.resets, (unsigned long long)counters.refused_max,
-	       (unsigned long long)counters.refused_per_ip,
-	       (unsigned long long)counters.refused_allow, (unsigned long long)counters.refused_fds,
-	       (unsigned long long)counters.refused_loop, (unsigned long long)counters.idle_closed,
-	       (unsigned long long)counters.socks5_malformed,
-	       (unsigned long long)counters.socks5_unsupported,
-	       (unsigned long long)counters.socks5_no_method,
-	       (unsigned long long)counters.socks5_auth_failed,
-	       (unsigned long long)counters.bytes_up, (unsigned long long)counters.bytes_down,
-	       (unsigned long long)counters.by_mode[MODE_SOCKMAP],
-	       (unsigned long long)counters.by_mode[MODE_SPLICE],
-	       (unsigned long long)counters.by_mode[MODE_COPY],
-	       (unsigned long long)counters.fallbacks, (unsigned long long)counters.pauses,
-	       (unsigned long long)counters.resumes, (unsigned long long)counters.overlap_cut,
-	       kmaps_available() ? kmaps_peers_count() : -1);
+	char text[1024];
+
+	counters_format(text, sizeof(text), false);
+	logmsg("counters%s map_entries=%d", text, kmaps_available() ? kmaps_peers_count() : -1);
 }
 
 static void handle_signals(void)
@@ -183,17 +164,6 @@ static void handle_signals(void)
 			       cfg.drain_timeout_ms);
 		}
 	}
-}
-
-static int parse_mode(const char *text)
-{
-	static const char *const names[] = { "auto", "sockmap", "splice", "copy" };
-	int i;
-
-	for (i = 0; i < 4; i++)
-		if (strcmp(text, names[i]) == 0)
-			return i;
-	return -1;
 }
 
 /* A whole decimal (or 0x) number from min to max, or a message and -EINVAL. */
@@ -325,7 +295,7 @@ static int parse_option(int opt, const char *arg)
 		cfg.config_path = arg;
 		return 0;
 	case OPT_MODE:
-		cfg.mode = parse_mode(arg);
+		cfg.mode = config_mode(arg);
 		if ((int)cfg.mode >= 0)
 			return 0;
 		fprintf(stderr, "sockfwd: bad mode '%s'\n", arg);
@@ -634,10 +604,9 @@ int main(int argc, char **argv)
 		return 1;
 	logmsg("ready: %s mode, maps %s, queue limit %llu, send buffers %d, kernel %s: "
 	       "early_bytes=%s backlog_retry=%s fin=%s (%s)",
-	       (const char *[]){ "auto", "sockmap", "splice", "copy" }[cfg.mode],
-	       kmaps_available() ? cfg.maps_dir : "not used", (unsigned long long)cfg.queue_limit,
-	       cfg.sndbuf, kfacts.release, kfacts.early_bytes, kfacts.backlog_retry, kfacts.fin,
-	       kfacts.why);
+	       mode_names[cfg.mode], kmaps_available() ? cfg.maps_dir : "not used",
+	       (unsigned long long)cfg.queue_limit, cfg.sndbuf, kfacts.release, kfacts.early_bytes,
+	       kfacts.backlog_retry, kfacts.fin, kfacts.why);
 	for (;;) {
 		now = now_ms();
 		if (now >= flow_next_tick())

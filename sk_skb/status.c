@@ -112,6 +112,7 @@ static void reader_send(void)
 static void reader_new(void)
 {
 	int fd = accept4(server.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	char counts[1024];
 	FILE *out;
 
 	if (fd < 0)
@@ -123,21 +124,8 @@ static void reader_new(void)
 		reader_done();
 		return;
 	}
-	fprintf(out,
-		"sockfwd pid=%d flows=%d accepted=%llu refused_max=%llu refused_per_ip=%llu "
-		"refused_allow=%llu refused_fds=%llu idle_closed=%llu refused_loop=%llu "
-		"socks5_malformed=%llu socks5_unsupported=%llu socks5_no_method=%llu "
-		"socks5_auth_failed=%llu\n",
-		(int)getpid(), flow_count(), (unsigned long long)counters.accepted,
-		(unsigned long long)counters.refused_max,
-		(unsigned long long)counters.refused_per_ip,
-		(unsigned long long)counters.refused_allow,
-		(unsigned long long)counters.refused_fds, (unsigned long long)counters.idle_closed,
-		(unsigned long long)counters.refused_loop,
-		(unsigned long long)counters.socks5_malformed,
-		(unsigned long long)counters.socks5_unsupported,
-		(unsigned long long)counters.socks5_no_method,
-		(unsigned long long)counters.socks5_auth_failed);
+	counters_format(counts, sizeof(counts), true);
+	fprintf(out, "sockfwd pid=%d flows=%d%s\n", (int)getpid(), flow_count(), counts);
 	flow_status(out, now_ms());
 	if (fclose(out) != 0) {
 		reader_done();
