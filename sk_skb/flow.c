@@ -465,8 +465,7 @@ static struct flow *flow_new(struct fwd_listener *l, int cfd, const struct socka
 
 	if (!f)
 		return NULL;
-	f->ep[0].kind = KIND_FLOW_CLIENT;
-	f->ep[1].kind = KIND_FLOW_UPSTREAM;
+	f->ep[0].kind = f->ep[1].kind = KIND_FLOW;
 	f->ep[0].flow = f->ep[1].flow = f;
 	f->fd[0] = cfd;
 	f->fd[1] = -1;

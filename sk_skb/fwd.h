@@ -40,16 +40,11 @@ struct fwd_proxy {
 	char pass[FWD_MAX_CRED];
 };
 
-/* What epoll's data pointer refers to: a listener or one side of a flow. */
-enum fwd_kind {
-	KIND_LISTENER,
-	KIND_SIGNAL,
-	KIND_EVENTS,
-	KIND_STATUS,
-	KIND_FLOW_CLIENT,
-	KIND_FLOW_UPSTREAM,
-	KIND_RESOLVER
-};
+/* What epoll's data pointer refers to, in its first member: a listener,
+ * the signalfd, the program's event ring, the status socket, one side of
+ * a flow (struct endpoint, flow.h) or the resolver's eventfd (resolve.c).
+ */
+enum fwd_kind { KIND_LISTENER, KIND_SIGNAL, KIND_EVENTS, KIND_STATUS, KIND_FLOW, KIND_RESOLVER };
 
 struct fwd_listener {
 	enum fwd_kind kind; /* first: epoll data points here */

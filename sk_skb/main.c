@@ -632,18 +632,26 @@ int main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			enum fwd_kind *kind = events[i].data.ptr;
 
-			if (*kind == KIND_LISTENER)
+			switch (*kind) {
+			case KIND_LISTENER:
 				flow_accept(events[i].data.ptr);
-			else if (*kind == KIND_SIGNAL)
+				break;
+			case KIND_SIGNAL:
 				handle_signals();
-			else if (*kind == KIND_EVENTS)
+				break;
+			case KIND_EVENTS:
 				kmaps_events_read();
-			else if (*kind == KIND_STATUS)
+				break;
+			case KIND_STATUS:
 				status_event(events[i].data.ptr, events[i].events);
-			else if (*kind == KIND_RESOLVER)
+				break;
+			case KIND_RESOLVER:
 				resolve_event();
-			else
+				break;
+			case KIND_FLOW:
 				flow_event(events[i].data.ptr, events[i].events);
+				break;
+			}
 		}
 		flow_reap();
 		listeners_reap();

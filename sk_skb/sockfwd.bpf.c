@@ -2,10 +2,12 @@
 /* sockfwd stream verdict: every byte a managed socket receives goes to its
  * peer socket, found in a SOCKHASH under the source socket's cookie.
  *
- * The helper (sk_skb/sockfwd.c) fills the maps and may switch a socket to
- * PASS, where bytes stay in the socket for the helper to read: that is how
- * the peer's redirect queue stays bounded (the kernel does not bound it) and
- * how the helper hands the flow back to the kernel without reordering bytes.
+ * The helper (the sockfwd program built from the other C files here; how
+ * the two work together: docs/sockfwd.md) fills the maps and may switch a
+ * socket to PASS, where bytes stay in the socket for the helper to read:
+ * that is how the peer's redirect queue stays bounded (the kernel does not
+ * bound it) and how the helper hands the flow back to the kernel without
+ * reordering bytes.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -634,7 +634,7 @@ test_sigterm_drains_flows() {
 # sockfwd-load: idempotent load, status, unload; pins only where told.
 test_load_script() {
 	local dir=/sys/fs/bpf/sockfwd-test-$TEST_ID id1 id2
-	on_exit "'$ROOT/scripts/sockfwd-load' unload -d '$dir'; rm -rf '$dir'"
+	on_exit "'$ROOT/scripts/sockfwd-load' unload -d '$dir'; '$ROOT/scripts/sockfwd-load' unload -d '$dir-p'; rm -rf '$dir'"
 	"$ROOT/scripts/sockfwd-load" load -d "$dir" || fail "first load failed"
 	id1=$(bpftool prog show pinned "$dir/sockfwd_verdict" | sed -n 's/^\([0-9]*\):.*/\1/p')
 	SOCKFWD_PIN_DIR=$dir "$ROOT/scripts/sockfwd-load" || fail "second load failed"
@@ -645,6 +645,13 @@ test_load_script() {
 	SOCKFWD_OBJ=/nonexistent "$ROOT/scripts/sockfwd-load" load -d "$dir.x" 2>/dev/null &&
 		fail "loaded a missing object"
 	"$ROOT/scripts/sockfwd-load" load -d /tmp/sockfwd-pins 2>/dev/null && fail "pinned outside bpffs"
+	# As make install lays it out under a PREFIX of its own.
+	mkdir -p "$TEST_TMP/prefix/sbin" "$TEST_TMP/prefix/lib/bpf"
+	cp "$ROOT/scripts/sockfwd-load" "$TEST_TMP/prefix/sbin/"
+	cp "$BUILD/sockfwd.o" "$TEST_TMP/prefix/lib/bpf/"
+	"$TEST_TMP/prefix/sbin/sockfwd-load" load -d "$dir-p" >/dev/null ||
+		fail "the script of PREFIX/sbin did not find PREFIX/lib/bpf/sockfwd.o"
+	"$ROOT/scripts/sockfwd-load" unload -d "$dir-p" >/dev/null || fail "unload of $dir-p failed"
 	"$ROOT/scripts/sockfwd-load" unload -d "$dir" || fail "unload failed"
 	[ ! -e "$dir" ] || fail "$dir still there after unload"
 	"$ROOT/scripts/sockfwd-load" unload -d "$dir" >/dev/null || fail "second unload failed"
