@@ -101,7 +101,7 @@ struct flow {
 	struct flow *prev, *next;
 };
 
-/* relay.c */
+/* relay.c: the relay phase, whatever the mode (sockmap in relay_sockmap.c). */
 void relay_start(struct flow *f);
 int relay_pump(struct flow *f);
 int relay_check(struct flow *f, uint64_t now);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* What this kernel's sockmap does with the behaviours relay.c relies on,
+/* What this kernel's sockmap does with the behaviours relay_sockmap.c relies on,
  * probed once at start through the pinned maps and the attached verdict,
  * with two TCP pairs over loopback arranged as a flow is:
  *
@@ -175,7 +175,7 @@ static bool recv_within(int fd, const uint8_t *want, size_t len, uint64_t deadli
 }
 
 /* Bytes wait in b (FIONREAD says so), then b and c enter the map as
- * relay.c's sockmap_setup puts them there, and a MSG_PEEK runs the verdict.
+ * relay_sockmap.c's sockmap_start puts them there, and a MSG_PEEK runs the verdict.
  */
 static const char *probe_early_bytes(struct probe *p)
 {

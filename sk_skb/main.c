@@ -287,6 +287,17 @@ static int add_allow(const char *text)
 	return 0;
 }
 
+static int parse_mark(const char *text)
+{
+	long long mark;
+
+	if (parse_number("--mark", text, 1, UINT32_MAX, &mark))
+		return -EINVAL;
+	cfg.mark = (uint32_t)mark;
+	cfg.has_mark = true;
+	return 0;
+}
+
 /* Options other than -l -t -x: 0, or -EINVAL after a message. */
 static int parse_option(int opt, const char *arg)
 {
@@ -320,15 +331,8 @@ static int parse_option(int opt, const char *arg)
 	case OPT_REUSEPORT:
 		cfg.reuseport = true;
 		return 0;
-	case OPT_MARK: {
-		long long mark;
-
-		if (parse_number("--mark", arg, 1, UINT32_MAX, &mark))
-			return -EINVAL;
-		cfg.mark = (uint32_t)mark;
-		cfg.has_mark = true;
-		return 0;
-	}
+	case OPT_MARK:
+		return parse_mark(arg);
 	case 'v':
 		cfg.verbose = true;
 		return 0;
@@ -480,7 +484,7 @@ static int watch_pauses(void)
 static struct kfacts kfacts;
 
 /* sockmap, in auto mode, only where the maps open and the probe (kcheck.c)
- * finds the kernel doing what relay.c relies on; --mode sockmap warns and
+ * finds the kernel doing what relay_sockmap.c relies on; --mode sockmap warns and
  * tries anyway.  Otherwise flows use splice.
  */
 static void choose_sockmap(void)

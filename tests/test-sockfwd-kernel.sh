@@ -160,7 +160,7 @@ test_sockfwd_never_maps_its_listener() {
 	log "ok: listener cookie $le not in bpftool's dump"
 }
 
-# sockfwd probes at start what relay.c relies on (sk_skb/kcheck.c) and says
+# sockfwd probes at start what relay_sockmap.c relies on (sk_skb/kcheck.c) and says
 # what it found in its ready line; auto mode uses sockmap only if every
 # fact is "ok" (or, none probed, the kernel is 6.1 or later).  The facts
 # are this kernel's; the test checks they are there, that the probe stays

@@ -428,7 +428,7 @@ static void flow_open(struct fwd_flow *f)
 	close(ld);
 }
 
-/* relay.c's sockmap_setup, step by step, with fd[0] = b and fd[1] = c. */
+/* relay_sockmap.c's sockmap_start, step by step, with fd[0] = b and fd[1] = c. */
 static void flow_enter_map(struct fwd_flow *f)
 {
 	int fds[2] = { f->b, f->c }, size = SNDBUF, i, err;
