@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Listeners as the command line (-l -t -x) and the configuration file (-c)
- * give them, the proxy passwords they need, and the words of --mode.
+/* The configuration (cfg, its defaults), the listeners as the command line
+ * (-l -t -x) and the configuration file (-c) give them, the proxy
+ * passwords they need, and the words of --mode.
  *
  * The attacker here is another local user: argv is readable by all in
  * /proc/PID/cmdline, so a password is never taken from there; it comes from
@@ -20,6 +21,17 @@
 
 #define MAX_LISTENERS 256
 #define PASSWORD_ENV "SOCKFWD_PROXY_PASSWORD"
+
+struct fwd_config cfg = {
+	.mode = MODE_AUTO,
+	.max_conns = 16384,
+	.idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S,
+	.connect_timeout_ms = 10000,
+	.drain_timeout_ms = 10000,
+	.queue_limit = UINT64_MAX, /* unset: main.c's scale_buffers() */
+	.sndbuf = -1, /* unset: main.c's scale_buffers() */
+	.rcvbuf = 2 << 20,
+};
 
 const char *const mode_names[MODE_COUNT] = {
 	[MODE_AUTO] = "auto",

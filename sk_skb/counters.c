@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The counters as SIGUSR1 and --status print them (counters.h). */
+/* The counters (counters.h), and how SIGUSR1 and --status print them. */
 #include <stdio.h>
 
-#include "counters.h"
+#include "fwd.h"
+
+struct fwd_counters counters;
 
 void counters_format(char *out, size_t size, bool status_only)
 {
@@ -15,4 +17,12 @@ void counters_format(char *out, size_t size, bool status_only)
 					(unsigned long long)counters.name);
 	FWD_COUNTERS(FWD_COUNTER_TEXT)
 #undef FWD_COUNTER_TEXT
+}
+
+void counters_log(void)
+{
+	char text[1024];
+
+	counters_format(text, sizeof(text), false);
+	logmsg("counters%s map_entries=%d", text, kmaps_available() ? kmaps_peers_count() : -1);
 }

@@ -56,5 +56,7 @@ extern struct fwd_counters counters;
 
 /* " name=N" for each counter (status_only: the STATUS ones), into out. */
 void counters_format(char *out, size_t size, bool status_only);
+/* The SIGUSR1 line, with the SOCKHASH's entries (-1: maps not open). */
+void counters_log(void);
 
 #endif

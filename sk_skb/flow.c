@@ -18,20 +18,8 @@
 
 static struct flow *flows, *graveyard;
 static int nflows;
-static uint64_t next_tick_ms = UINT64_MAX;
 static uint64_t accept_retry_ms; /* listeners paused for lack of descriptors */
 static int reserve_fd = -1; /* given up to refuse a client when out of them */
-
-void tick_at(uint64_t when_ms)
-{
-	if (when_ms < next_tick_ms)
-		next_tick_ms = when_ms;
-}
-
-uint64_t flow_next_tick(void)
-{
-	return next_tick_ms;
-}
 
 int flow_count(void)
 {
@@ -280,27 +268,41 @@ static void queue_out(struct flow *f, enum flow_phase phase, size_t len, size_t 
 	send_out(f);
 }
 
+/* The relay has run (err its result): the flow ends, or gets the epoll
+ * events and the next look the relay wants now.
+ */
+static void after_relay(struct flow *f, int err)
+{
+	if (err) {
+		flow_abort(f, f->fail_side, err);
+		return;
+	}
+	if (relay_done(f)) {
+		flow_close(f, "eof", RESET_NONE);
+		return;
+	}
+	flow_update_events(f);
+	tick_at(relay_next_check(f));
+}
+
 static void start_relay(struct flow *f)
 {
-	int err;
+	uint64_t now = now_ms();
 
 	/* The first look for --idle-timeout; flow_tick keeps looking. */
 	if (cfg.idle_timeout_s)
 		tick_at(f->active_ms + (uint64_t)cfg.idle_timeout_s * 1000);
 	/* Before relay_start: the reply counts in written[0] there. */
 	if (f->listener->socks5_server) {
-		err = socks5_server_succeeded(f);
+		int err = socks5_server_succeeded(f);
+
 		if (err) {
 			flow_fail(f, "socks5-server: reply: %s", strerror(-err));
 			return;
 		}
 	}
-	relay_start(f);
-	err = relay_pump(f);
-	if (err)
-		flow_abort(f, f->fail_side, err);
-	else if (relay_done(f))
-		flow_close(f, "eof", RESET_NONE);
+	relay_start(f, now);
+	after_relay(f, relay_pump(f, now));
 }
 
 /* A whole reply is in f->reply: act on it.  Returns false if f is gone. */
@@ -683,13 +685,7 @@ void flow_event(void *ptr, uint32_t events)
 	}
 	if (events & (EPOLLRDHUP | EPOLLHUP))
 		f->d[side].rdhup = true;
-	err = relay_pump(f);
-	if (err) {
-		flow_abort(f, f->fail_side, err);
-		return;
-	}
-	if (relay_done(f))
-		flow_close(f, "eof", RESET_NONE);
+	after_relay(f, relay_pump(f, now_ms()));
 }
 
 /* The program paused a socket at its redirect limit (kmaps events): a
@@ -697,11 +693,15 @@ void flow_event(void *ptr, uint32_t events)
  */
 void flow_kick(uint64_t cookie)
 {
+	uint64_t now = now_ms();
 	struct flow *f;
 
-	for (f = flows; f; f = f->next)
-		if (f->phase == PH_RELAY && f->mode == MODE_SOCKMAP)
-			relay_kick(f, cookie);
+	for (f = flows; f; f = f->next) {
+		if (f->phase == PH_RELAY && f->mode == MODE_SOCKMAP) {
+			relay_kick(f, cookie, now);
+			tick_at(relay_next_check(f));
+		}
+	}
 }
 
 /* --idle-timeout: no byte either way for that long.  The attacker is a
@@ -721,9 +721,6 @@ static bool idle_expired(struct flow *f, uint64_t now)
 /* One relayed flow's turn of the timer: idle, then the relay's checks. */
 static void tick_relay(struct flow *f, uint64_t now)
 {
-	uint64_t when;
-	int err;
-
 	if (idle_expired(f, now)) {
 		char reason[64];
 
@@ -733,27 +730,16 @@ static void tick_relay(struct flow *f, uint64_t now)
 		flow_close(f, reason, RESET_BOTH);
 		return;
 	}
-	when = relay_next_check(f);
-	if (when <= now) {
-		err = relay_check(f, now);
-		if (err) {
-			flow_abort(f, f->fail_side, err);
-			return;
-		}
-		if (relay_done(f)) {
-			flow_close(f, "eof", RESET_NONE);
-			return;
-		}
-		when = relay_next_check(f);
-	}
-	tick_at(when);
+	if (relay_next_check(f) <= now)
+		after_relay(f, relay_check(f, now));
+	else
+		tick_at(relay_next_check(f));
 }
 
 void flow_tick(uint64_t now)
 {
 	struct flow *f, *next;
 
-	next_tick_ms = now + 1000;
 	if (accept_retry_ms && now >= accept_retry_ms) {
 		accept_retry_ms = 0;
 		if (reserve_fd < 0)

@@ -101,12 +101,16 @@ struct flow {
 	struct flow *prev, *next;
 };
 
-/* relay.c: the relay phase, whatever the mode (sockmap in relay_sockmap.c). */
-void relay_start(struct flow *f);
-int relay_pump(struct flow *f);
+/* relay.c: the relay phase, whatever the mode (sockmap in relay_sockmap.c).
+ * It calls nothing above it: after relay_start, relay_pump, relay_check
+ * and relay_kick the caller asks relay_done, relay_wanted (epoll events)
+ * and relay_next_check (when to call relay_check) what it wants now.
+ */
+void relay_start(struct flow *f, uint64_t now);
+int relay_pump(struct flow *f, uint64_t now);
 int relay_check(struct flow *f, uint64_t now);
 /* The program paused the socket with this cookie: look at it now. */
-void relay_kick(struct flow *f, uint64_t cookie);
+void relay_kick(struct flow *f, uint64_t cookie, uint64_t now);
 uint32_t relay_wanted(const struct flow *f, int side);
 bool relay_fd_finished(const struct flow *f, int side);
 uint64_t relay_next_check(const struct flow *f);
@@ -116,9 +120,6 @@ void relay_bytes(const struct flow *f, uint64_t *up, uint64_t *down);
 void relay_refresh_active(struct flow *f);
 void relay_release(struct flow *f);
 bool relay_done(const struct flow *f);
-
-/* flow.c: ask for a tick no later than this time */
-void tick_at(uint64_t when_ms);
 
 /* flow.c */
 void flow_update_events(struct flow *f);

@@ -10,9 +10,16 @@
 #include <sys/socket.h>
 
 #include "counters.h"
+#include "log.h"
+#include "loop.h"
 
 #define FWD_MAX_HOST 256
 #define FWD_MAX_CRED 256
+/* As nginx's stream proxy_timeout: long enough for an interactive session
+ * left alone for a while, short enough that idle clients give their slots
+ * back within minutes.
+ */
+#define DEFAULT_IDLE_TIMEOUT_S 600
 
 enum fwd_mode { MODE_AUTO, MODE_SOCKMAP, MODE_SPLICE, MODE_COPY, MODE_COUNT };
 /* --mode's words, as the log and --status print them too (config.c). */
@@ -100,8 +107,8 @@ struct fwd_config {
 	uint32_t mark;
 };
 
+/* The configuration, from the command line and -c (config.c). */
 extern struct fwd_config cfg;
-extern int epfd;
 
 /* addr.c */
 int parse_hostport(const char *text, struct fwd_hostport *hp, bool allow_empty_host);
@@ -192,13 +199,17 @@ struct kfacts {
 void kcheck_run(struct kfacts *k);
 const char *kcheck_sockmap_unsafe(const struct kfacts *k, char *why, size_t size);
 
+/* relay.c: the settings the relay reads (--mode, --queue-limit, the
+ * buffers, -v), for every flow from here on.
+ */
+void relay_init(const struct fwd_config *config);
+
 /* flow.c */
 void flow_init(void);
 void flow_accept(struct fwd_listener *l);
 void flow_event(void *ptr, uint32_t events);
 void flow_tick(uint64_t now_ms);
 void flow_kick(uint64_t cookie);
-uint64_t flow_next_tick(void);
 void flow_abort_all(const char *reason);
 void flow_reap(void);
 int flow_count(void);
@@ -219,8 +230,5 @@ bool listeners_own(const struct fwd_addr *addr);
 int status_open(const char *path);
 void status_event(void *ptr, uint32_t events);
 int status_client(const char *path);
-
-uint64_t now_ms(void);
-void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -2,7 +2,8 @@
 /* sockfwd: forward TCP connections to a fixed target, directly or through
  * a SOCKS5 proxy, letting the kernel move the bytes (sk_skb + SOCKHASH)
  * when sockfwd-load has pinned the maps, else splice() or copy.
- * Command line, configuration file, listeners, signals and the event loop.
+ * The command line, then the start (listeners, maps, the kernel's probe,
+ * privileges), then the event loop (loop.c) until it stops.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,68 +12,19 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fwd.h"
-#include "resolve.h"
 #include "socks5_server.h"
 
 #define DEFAULT_MAPS_DIR "/sys/fs/bpf/sockfwd"
-/* As nginx's stream proxy_timeout: long enough for an interactive session
- * left alone for a while, short enough that idle clients give their slots
- * back within minutes.
- */
-#define DEFAULT_IDLE_TIMEOUT_S 600
-
-struct fwd_config cfg = {
-	.mode = MODE_AUTO,
-	.max_conns = 16384,
-	.idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S,
-	.connect_timeout_ms = 10000,
-	.drain_timeout_ms = 10000,
-	.queue_limit = UINT64_MAX, /* unset: scale_buffers() */
-	.sndbuf = -1, /* unset: scale_buffers() */
-	.rcvbuf = 2 << 20,
-};
-struct fwd_counters counters;
-int epfd = -1;
-
-static struct {
-	enum fwd_kind kind;
-	int fd;
-} signal_source = { .kind = KIND_SIGNAL, .fd = -1 };
-
-static bool stopping;
-static uint64_t stop_deadline;
-
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void logmsg(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "sockfwd: %s\n", line);
-}
 
 static void usage(FILE *out)
 {
@@ -136,34 +88,6 @@ static int drop_privileges(const char *user)
 		return err;
 	}
 	return 0;
-}
-
-static void log_counters(void)
-{
-	char text[1024];
-
-	counters_format(text, sizeof(text), false);
-	logmsg("counters%s map_entries=%d", text, kmaps_available() ? kmaps_peers_count() : -1);
-}
-
-static void handle_signals(void)
-{
-	struct signalfd_siginfo si;
-
-	while (read(signal_source.fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1) {
-			log_counters();
-		} else if (si.ssi_signo == SIGHUP) {
-			if (!stopping)
-				listeners_reload();
-		} else if (!stopping) {
-			stopping = true;
-			stop_deadline = now_ms() + (uint64_t)cfg.drain_timeout_ms;
-			listeners_close();
-			logmsg("stopping: %d flows to finish within %d ms", flow_count(),
-			       cfg.drain_timeout_ms);
-		}
-	}
 }
 
 /* A whole decimal (or 0x) number from min to max, or a message and -EINVAL. */
@@ -546,9 +470,7 @@ static int check_mark(void)
 
 static int setup(void)
 {
-	struct epoll_event ev;
 	struct rlimit nofile;
-	sigset_t mask;
 	int err;
 
 	/* Two sockets and two pipes per flow. */
@@ -557,34 +479,20 @@ static int setup(void)
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0) {
-		err = -errno;
-		fprintf(stderr, "sockfwd: epoll_create1: %s\n", strerror(-err));
+	err = loop_init();
+	if (err)
 		return err;
-	}
 	flow_init();
+	relay_init(&cfg);
 	err = listeners_open();
 	if (!err && cfg.status_path)
 		err = status_open(cfg.status_path);
 	if (err)
 		return err;
 	choose_sockmap();
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGUSR1);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal_source.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (signal_source.fd < 0) {
-		err = -errno;
-		fprintf(stderr, "sockfwd: signalfd: %s\n", strerror(-err));
+	err = loop_watch_signals();
+	if (err)
 		return err;
-	}
-	ev.events = EPOLLIN;
-	ev.data.ptr = &signal_source;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, signal_source.fd, &ev);
 	/* Listeners are bound and maps open: nothing below needs privileges. */
 	if (cfg.user) {
 		err = drop_privileges(cfg.user);
@@ -596,10 +504,6 @@ static int setup(void)
 
 int main(int argc, char **argv)
 {
-	struct epoll_event events[256];
-	uint64_t now, next;
-	int n, i, timeout;
-
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv))
 		return 1;
@@ -611,56 +515,9 @@ int main(int argc, char **argv)
 	       mode_names[cfg.mode], kmaps_available() ? cfg.maps_dir : "not used",
 	       (unsigned long long)cfg.queue_limit, cfg.sndbuf, kfacts.release, kfacts.early_bytes,
 	       kfacts.backlog_retry, kfacts.fin, kfacts.why);
-	for (;;) {
-		now = now_ms();
-		if (now >= flow_next_tick())
-			flow_tick(now);
-		if (stopping) {
-			if (flow_count() == 0)
-				break;
-			if (now >= stop_deadline) {
-				flow_abort_all("shutdown deadline");
-				flow_reap();
-				break;
-			}
-		}
-		next = flow_next_tick();
-		if (stopping && stop_deadline < next)
-			next = stop_deadline;
-		timeout = next <= now ? 0 : next - now > 1000 ? 1000 : (int)(next - now);
-		n = epoll_wait(epfd, events, 256, timeout);
-		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "sockfwd: epoll_wait: %s\n", strerror(errno));
-			return 1;
-		}
-		for (i = 0; i < n; i++) {
-			enum fwd_kind *kind = events[i].data.ptr;
-
-			switch (*kind) {
-			case KIND_LISTENER:
-				flow_accept(events[i].data.ptr);
-				break;
-			case KIND_SIGNAL:
-				handle_signals();
-				break;
-			case KIND_EVENTS:
-				kmaps_events_read();
-				break;
-			case KIND_STATUS:
-				status_event(events[i].data.ptr, events[i].events);
-				break;
-			case KIND_RESOLVER:
-				resolve_event();
-				break;
-			case KIND_FLOW:
-				flow_event(events[i].data.ptr, events[i].events);
-				break;
-			}
-		}
-		flow_reap();
-		listeners_reap();
-	}
-	log_counters();
+	if (loop_run(cfg.drain_timeout_ms))
+		return 1;
+	counters_log();
 	if (cfg.status_path)
 		unlink(cfg.status_path);
 	return 0;

@@ -27,8 +27,15 @@
 #define BUF_EXTRA_MAX ((size_t)64 << 20)
 #define PIPE_SIZE (256 * 1024)
 
+static const struct fwd_config *config;
 /* Bytes of all directions' buffers beyond BUF_SIZE. */
 static size_t buf_extra_total;
+
+void relay_init(const struct fwd_config *settings)
+{
+	config = settings;
+	sockmap_init(settings);
+}
 
 int relay_fail(struct flow *f, int side, int err)
 {
@@ -65,9 +72,9 @@ static int setup_pipes(struct flow *f)
 	return 0;
 }
 
-void relay_start(struct flow *f)
+void relay_start(struct flow *f, uint64_t now)
 {
-	enum fwd_mode want = cfg.mode;
+	enum fwd_mode want = config->mode;
 	int err;
 
 	f->phase = PH_RELAY;
@@ -80,7 +87,7 @@ void relay_start(struct flow *f)
 				snprintf(f->fallback_text, sizeof(f->fallback_text),
 					 "sockmap: maps not loaded");
 		} else {
-			switch (sockmap_start(f)) {
+			switch (sockmap_start(f, now)) {
 			case SOCKMAP_STARTED:
 				f->mode = MODE_SOCKMAP;
 				return;
@@ -247,7 +254,7 @@ static uint64_t helper_progress(const struct flow *f)
 	return f->d[0].bytes + f->d[0].consumed + f->d[1].bytes + f->d[1].consumed;
 }
 
-int relay_pump(struct flow *f)
+int relay_pump(struct flow *f, uint64_t now)
 {
 	uint64_t before = helper_progress(f);
 	int i, err;
@@ -260,7 +267,7 @@ int relay_pump(struct flow *f)
 		if (f->mode == MODE_SPLICE)
 			err = pump_splice(f, d);
 		else if (f->mode == MODE_SOCKMAP)
-			err = sockmap_pump(f, d);
+			err = sockmap_pump(f, d, now);
 		else
 			err = pump_copy(f, d);
 		if (err)
@@ -275,8 +282,7 @@ int relay_pump(struct flow *f)
 		}
 	}
 	if (helper_progress(f) != before)
-		f->active_ms = now_ms();
-	flow_update_events(f);
+		f->active_ms = now;
 	return 0;
 }
 
@@ -288,7 +294,7 @@ int relay_check(struct flow *f, uint64_t now)
 	if (f->mode != MODE_SOCKMAP)
 		return 0;
 	err = sockmap_check(f, now);
-	return err ? err : relay_pump(f);
+	return err ? err : relay_pump(f, now);
 }
 
 uint64_t relay_next_check(const struct flow *f)
@@ -296,10 +302,10 @@ uint64_t relay_next_check(const struct flow *f)
 	return f->mode == MODE_SOCKMAP ? sockmap_next_check(f) : UINT64_MAX;
 }
 
-void relay_kick(struct flow *f, uint64_t cookie)
+void relay_kick(struct flow *f, uint64_t cookie, uint64_t now)
 {
 	if (f->mode == MODE_SOCKMAP)
-		sockmap_kick(f, cookie);
+		sockmap_kick(f, cookie, now);
 }
 
 void relay_refresh_active(struct flow *f)
@@ -362,7 +368,7 @@ void relay_final_bytes(struct flow *f, uint64_t *up, uint64_t *down)
 		if (f->cookie[i] && !kmaps_state(f->cookie[i], &state)) {
 			total += state.redirected;
 			counters.overlap_cut += state.overlap_cut;
-			if (cfg.verbose)
+			if (config->verbose)
 				logmsg("%s %s: redirected %llu passed %llu read %llu copied %llu "
 				       "overlap_cut %llu",
 				       f->client_text, i ? "down" : "up",

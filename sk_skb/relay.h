@@ -33,16 +33,17 @@ void relay_release_buf(struct dir *d);
 size_t relay_buf_limit(const struct dir *d);
 
 /* relay_sockmap.c: the sockmap mode. */
+void sockmap_init(const struct fwd_config *config);
 enum sockmap_start {
 	SOCKMAP_STARTED, /* both sockets in the map: the verdict relays */
 	SOCKMAP_NOT_STARTED, /* nothing changed: another mode may take the flow */
 	SOCKMAP_CLIENT_ONLY, /* only recv() sees the client's bytes now: copy */
 };
-enum sockmap_start sockmap_start(struct flow *f);
-int sockmap_pump(struct flow *f, struct dir *d);
+enum sockmap_start sockmap_start(struct flow *f, uint64_t now);
+int sockmap_pump(struct flow *f, struct dir *d, uint64_t now);
 int sockmap_check(struct flow *f, uint64_t now);
 uint64_t sockmap_next_check(const struct flow *f);
-void sockmap_kick(struct flow *f, uint64_t cookie);
+void sockmap_kick(struct flow *f, uint64_t cookie, uint64_t now);
 void sockmap_refresh_active(struct flow *f);
 
 #endif

@@ -57,6 +57,13 @@
 #define CHECK_ACTIVE_MS 4
 #define CHECK_IDLE_MAX_MS 1000
 
+static const struct fwd_config *config;
+
+void sockmap_init(const struct fwd_config *settings)
+{
+	config = settings;
+}
+
 static const char *dir_name(const struct dir *d)
 {
 	return d->src_side ? "down" : "up";
@@ -108,7 +115,6 @@ static void schedule_check(struct dir *d, uint64_t now, uint64_t interval)
 {
 	d->interval = interval;
 	d->next_check = now + interval;
-	tick_at(d->next_check);
 }
 
 /* Twice the last interval, up to CHECK_IDLE_MAX_MS: nothing moved. */
@@ -132,13 +138,13 @@ static int write_ctl(struct dir *d, uint32_t mode, uint64_t consumed, uint64_t l
 /* Redirect up to --queue-limit bytes beyond what has left the queue. */
 static uint64_t redirect_limit(uint64_t entered)
 {
-	return entered + cfg.queue_limit < entered ? UINT64_MAX : entered + cfg.queue_limit;
+	return entered + config->queue_limit < entered ? UINT64_MAX : entered + config->queue_limit;
 }
 
 /* KS_KERNEL -> KS_PASS: bytes the program passes stay in src's receive
  * queue, where TCP's window holds the sender back, and go the paused way.
  */
-static int pause_direction(struct flow *f, struct dir *d, const char *why)
+static int pause_direction(struct flow *f, struct dir *d, const char *why, uint64_t now)
 {
 	int err = write_ctl(d, SOCKFWD_PASS, d->consumed, 0);
 
@@ -147,9 +153,9 @@ static int pause_direction(struct flow *f, struct dir *d, const char *why)
 	d->ks = KS_PASS;
 	d->drained = false;
 	counters.pauses++;
-	if (cfg.verbose)
+	if (config->verbose)
 		logmsg("%s %s: paused, %s", f->client_text, dir_name(d), why);
-	schedule_check(d, now_ms(), CHECK_PENDING_MS);
+	schedule_check(d, now, CHECK_PENDING_MS);
 	return 0;
 }
 
@@ -158,7 +164,7 @@ static void note_resumed(struct flow *f, struct dir *d)
 {
 	d->ks = KS_KERNEL;
 	counters.resumes++;
-	if (cfg.verbose)
+	if (config->verbose)
 		logmsg("%s %s: redirecting again after %llu bytes copied", f->client_text,
 		       dir_name(d), (unsigned long long)d->consumed);
 }
@@ -166,13 +172,13 @@ static void note_resumed(struct flow *f, struct dir *d)
 /* The program paused the socket with this cookie, or found its stream
  * corrupt: look at that direction now, whatever its state.
  */
-void sockmap_kick(struct flow *f, uint64_t cookie)
+void sockmap_kick(struct flow *f, uint64_t cookie, uint64_t now)
 {
 	int i;
 
 	for (i = 0; i < 2; i++)
 		if (f->d[i].src_cookie == cookie && f->d[i].ks != KS_NONE)
-			schedule_check(&f->d[i], now_ms(), 0);
+			schedule_check(&f->d[i], now, 0);
 }
 
 /* The kernel sends redirected bytes from a work item that stops whenever
@@ -184,7 +190,7 @@ void sockmap_kick(struct flow *f, uint64_t cookie)
 static void set_sndbuf(int fd)
 {
 	static bool warned;
-	int size = cfg.sndbuf;
+	int size = config->sndbuf;
 
 	if (size <= 0 || setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == 0)
 		return;
@@ -202,7 +208,7 @@ static void set_sndbuf(int fd)
  */
 static void set_rcvbuf(int fd)
 {
-	int size = cfg.rcvbuf;
+	int size = config->rcvbuf;
 
 	if (size <= 0)
 		return;
@@ -252,7 +258,7 @@ static int prepare_socket(struct flow *f, int side)
 }
 
 /* Both sockets are in the map: the direction from side starts. */
-static void start_direction(struct flow *f, int side)
+static void start_direction(struct flow *f, int side, uint64_t now)
 {
 	struct dir *d = &f->d[side];
 	struct sockfwd_state state;
@@ -283,7 +289,7 @@ static void start_direction(struct flow *f, int side)
 		write_ctl(d, SOCKFWD_PASS, 0, 0);
 		d->ks = KS_PASS;
 	}
-	schedule_check(d, now_ms(), CHECK_PENDING_MS);
+	schedule_check(d, now, CHECK_PENDING_MS);
 }
 
 static enum sockmap_start not_started(struct flow *f, int err)
@@ -304,7 +310,7 @@ static enum sockmap_start not_started(struct flow *f, int err)
  * the client is no longer ESTABLISHED (already sent FIN: CLOSE_WAIT) the
  * kernel refuses (EOPNOTSUPP) and nothing has changed yet.
  */
-enum sockmap_start sockmap_start(struct flow *f)
+enum sockmap_start sockmap_start(struct flow *f, uint64_t now)
 {
 	int i, err;
 
@@ -336,18 +342,18 @@ enum sockmap_start sockmap_start(struct flow *f)
 		return SOCKMAP_CLIENT_ONLY;
 	}
 	for (i = 0; i < 2; i++)
-		start_direction(f, i);
+		start_direction(f, i, now);
 	return SOCKMAP_STARTED;
 }
 
 /* A recv() on src that got no byte (n <= 0): the FIN, nothing yet, or an
  * error.
  */
-static int note_fin_or_error(struct flow *f, struct dir *d, ssize_t n)
+static int note_fin_or_error(struct flow *f, struct dir *d, ssize_t n, uint64_t now)
 {
 	if (n == 0) {
 		d->eof = true;
-		schedule_check(d, now_ms(), 0);
+		schedule_check(d, now, 0);
 	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 		d->rdhup = false;
 	} else {
@@ -360,14 +366,14 @@ static int note_fin_or_error(struct flow *f, struct dir *d, ssize_t n)
  * the redirect failed.  Such bytes must not be overtaken by later ones, so
  * the direction pauses and they go the paused way.
  */
-static int pause_if_src_has_bytes(struct flow *f, struct dir *d)
+static int pause_if_src_has_bytes(struct flow *f, struct dir *d, uint64_t now)
 {
 	char byte;
 	ssize_t n = recv(d->src, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	if (n > 0)
-		return pause_direction(f, d, "bytes passed to the source");
-	return note_fin_or_error(f, d, n);
+		return pause_direction(f, d, "bytes passed to the source", now);
+	return note_fin_or_error(f, d, n, now);
 }
 
 /* How many passed bytes to copy in one peek: all the program passed, up to
@@ -377,7 +383,7 @@ static int pause_if_src_has_bytes(struct flow *f, struct dir *d)
 static size_t copy_size(const struct dir *d, uint64_t waiting)
 {
 	/* The kernel doubles the receive buffer: that is what may wait. */
-	size_t max = cfg.rcvbuf > 0 ? 2 * (size_t)cfg.rcvbuf : COPY_MAX_AUTOTUNED;
+	size_t max = config->rcvbuf > 0 ? 2 * (size_t)config->rcvbuf : COPY_MAX_AUTOTUNED;
 	size_t size = waiting > max ? max : (size_t)waiting;
 
 	if (size > relay_buf_limit(d))
@@ -389,7 +395,7 @@ static size_t copy_size(const struct dir *d, uint64_t waiting)
  * (MSG_PEEK), as many as the program says it passed.  *copied false when
  * there is nothing (yet).
  */
-static int copy_passed_bytes(struct flow *f, struct dir *d, bool *copied)
+static int copy_passed_bytes(struct flow *f, struct dir *d, uint64_t now, bool *copied)
 {
 	struct sockfwd_state state;
 	size_t size;
@@ -409,7 +415,7 @@ static int copy_passed_bytes(struct flow *f, struct dir *d, bool *copied)
 		return relay_fail(f, d->src_side, err);
 	n = recv(d->src, d->buf, size, MSG_PEEK | MSG_DONTWAIT);
 	if (n <= 0)
-		return note_fin_or_error(f, d, n);
+		return note_fin_or_error(f, d, n, now);
 	if (d->ks == KS_RESUMING) {
 		/* Passed after we named the end of the passed bytes.  If the
 		 * program has redirected since (up to its limit, then passed
@@ -422,7 +428,7 @@ static int copy_passed_bytes(struct flow *f, struct dir *d, bool *copied)
 			return relay_fail(f, d->src_side, err);
 		if (state.resumed_gen == d->gen) {
 			note_resumed(f, d);
-			return pause_direction(f, d, "bytes passed after the resume");
+			return pause_direction(f, d, "bytes passed after the resume", now);
 		}
 		/* Nothing redirected: this generation can no longer resume,
 		 * the next request names anew.
@@ -442,7 +448,7 @@ static int copy_passed_bytes(struct flow *f, struct dir *d, bool *copied)
  * busy flows never went back to the kernel (8 iperf3 streams ran through
  * the helper for good).
  */
-static int request_resume(struct flow *f, struct dir *d)
+static int request_resume(struct flow *f, struct dir *d, uint64_t now)
 {
 	struct sockfwd_state state;
 	int err;
@@ -459,8 +465,8 @@ static int request_resume(struct flow *f, struct dir *d)
 	if (err)
 		return relay_fail(f, d->src_side, err);
 	d->ks = KS_RESUMING;
-	schedule_check(d, now_ms(), CHECK_PENDING_MS);
-	if (cfg.verbose)
+	schedule_check(d, now, CHECK_PENDING_MS);
+	if (config->verbose)
 		logmsg("%s resume requested, gen %u consumed %llu", dir_name(d), d->gen,
 		       (unsigned long long)(d->consumed + d->peeked));
 	return 0;
@@ -483,14 +489,14 @@ static int remove_copied_bytes(struct flow *f, struct dir *d)
 	return 0;
 }
 
-int sockmap_pump(struct flow *f, struct dir *d)
+int sockmap_pump(struct flow *f, struct dir *d, uint64_t now)
 {
 	bool copied = true;
 	ssize_t n;
 	int round, err = 0;
 
 	if (d->ks == KS_KERNEL)
-		return d->rdhup || d->fin_wait ? pause_if_src_has_bytes(f, d) : 0;
+		return d->rdhup || d->fin_wait ? pause_if_src_has_bytes(f, d, now) : 0;
 	/* Writing while redirected bytes wait for dst would put ours first. */
 	if (!d->drained)
 		return 0;
@@ -498,7 +504,7 @@ int sockmap_pump(struct flow *f, struct dir *d)
 		if (d->len == 0 && d->peeked == 0) {
 			if (d->eof)
 				break;
-			err = copy_passed_bytes(f, d, &copied);
+			err = copy_passed_bytes(f, d, now, &copied);
 			if (err || !copied)
 				break;
 		}
@@ -510,7 +516,7 @@ int sockmap_pump(struct flow *f, struct dir *d)
 				break;
 		}
 		if (d->len == 0 && d->peeked > 0) {
-			err = request_resume(f, d);
+			err = request_resume(f, d, now);
 			if (!err)
 				err = remove_copied_bytes(f, d);
 			if (err)
@@ -525,7 +531,7 @@ int sockmap_pump(struct flow *f, struct dir *d)
 }
 
 /* The verdict stamps each skb it sees with bpf_ktime_get_ns(), which is
- * CLOCK_MONOTONIC as now_ms() reads it.
+ * CLOCK_MONOTONIC, the clock of the loop's now.
  */
 static void note_kernel_activity(struct flow *f, const struct sockfwd_state *state)
 {
@@ -572,7 +578,7 @@ static int check_fin(struct flow *f, struct dir *d, uint64_t now)
 		/* Said once: tests wait for it to know the helper has looked,
 		 * and kept the FIN back.
 		 */
-		if (cfg.verbose && !d->fin_held)
+		if (config->verbose && !d->fin_held)
 			logmsg("%s %s: FIN held, %lld redirected bytes still queued",
 			       f->client_text, dir_name(d), (long long)backlog);
 		d->fin_held = true;
@@ -604,7 +610,7 @@ static int check_redirecting(struct flow *f, struct dir *d, uint64_t now)
 		return relay_fail(f, d->src_side, err);
 	note_kernel_activity(f, &state);
 	if (state.passed != d->consumed)
-		return pause_direction(f, d, "the program stopped at the queue limit");
+		return pause_direction(f, d, "the program stopped at the queue limit", now);
 	if (state.redirected == d->last_redirected && !state.trim_failed) {
 		check_later(d, now);
 		return 0;
