@@ -347,7 +347,10 @@ test_concurrent_splice() { concurrent splice; }
 test_concurrent_copy() { concurrent copy; }
 
 # 10,000 connections (direct, 20 at a time): every one closes its map
-# entries, none stays in CLOSE_WAIT.
+# entries, none stays in CLOSE_WAIT.  A client that sends nothing may have
+# closed its side before the helper inserts it (CLOSE_WAIT: the kernel
+# refuses, EOPNOTSUPP); that flow falls back, and says so, more often the
+# busier the machine.  No other flow may leave sockmap mode.
 test_churn_10000_sockmap() {
 	sfw_topology
 	sfw_load_maps
@@ -357,7 +360,11 @@ test_churn_10000_sockmap() {
 	nsx cli timeout 100 "$PEER" -c 192.0.2.2:1000 -n 10000 -k 20 -z -g 2000 -V -H -s 3 ||
 		fail "some connections failed or were corrupted"
 	wait_for 10 sh -c "[ \$(grep -c 'close=eof' '$SFW_LOG') -ge 10000 ]" || fail "flows did not all end"
-	check_eq "$(log_lines | grep -c 'mode=sockmap .*close=eof')" 10000 "flows in sockmap mode"
+	local sockmap closed_first
+	sockmap=$(log_lines | grep -c 'mode=sockmap .*close=eof')
+	closed_first=$(log_lines | grep -c 'fallback="sockmap insert: Operation not supported".*close=eof')
+	log "$sockmap flows in sockmap mode, $closed_first fell back (the client had closed first)"
+	check_eq $((sockmap + closed_first)) 10000 "flows in sockmap mode or fallen back for a client closed first"
 	check_eq "$(sfw_counter closed)" 10000 "closed counter"
 	check_eq "$(sfw_counter map_entries)" 0 "map entries seen by the helper"
 	check_eq "$(sfw_entries)" 0 "sockhash entries"
