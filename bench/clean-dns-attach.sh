@@ -45,11 +45,6 @@ stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 trap 'cleanup; sysctl -qw kernel.bpf_stats_enabled="$stats_was"' EXIT
 sysctl -qw kernel.bpf_stats_enabled=1
 mkdir -p /run/netns
-nsx() {
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$id-$ns" -- "$@"
-}
 # prog_ns: run_time_ns and run_cnt summed over the programs attached to
 # DEV (XDP, tc ingress and egress), none when nothing is.
 prog_ns() {

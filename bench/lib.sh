@@ -24,10 +24,33 @@ stats() {
 	}'
 }
 
+# nsx NS CMD...: CMD in the network namespace $id-NS ($id: the caller's).
+# shellcheck disable=SC2154 # id
+nsx() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$id-$ns" -- "$@"
+}
+
+listening() { nsx "$1" ss -ltnH "sport = :$2" | grep -q .; }
+
+# wait_listening NS PORT [LOG]: up to 5 s for a listener; else says so and
+# shows LOG.
+wait_listening() {
+	local try
+	for try in $(seq 50); do
+		listening "$1" "$2" && return 0
+		: "$try"
+		sleep 0.1
+	done
+	echo "nothing listens on $1 port $2" >&2
+	[ -z "${3:-}" ] || cat "$3" >&2
+	return 1
+}
+
 # bench_topology MID M0 M1 [NS...]: namespaces $id-cli, $id-MID, $id-srv
 # (and $id-NS for each NS) with loopback up, joined cli c0 -- M0 MID M1 --
 # s0 srv: 192.0.2.1 | 192.0.2.2, 203.0.113.1 | 203.0.113.2, MID forwarding.
-# The caller defines $id and nsx NS CMD....
 # shellcheck disable=SC2154 # id
 bench_topology() {
 	local mid=$1 m0=$2 m1=$3 ns

@@ -61,11 +61,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-nsx() {
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$id-$ns" -- "$@"
-}
 
 # start NS CMD...: in the background, a process group of its own (setsid
 # and nsenter exec, so $pid is the command and its group), killed on exit.
@@ -77,19 +72,6 @@ start() {
 	pids+=("$pid")
 }
 
-listening() { nsx "$1" ss -ltnH "sport = :$2" | grep -q .; }
-
-wait_listening() {
-	local try
-	for try in $(seq 50); do
-		listening "$1" "$2" && return 0
-		: "$try"
-		sleep 0.1
-	done
-	echo "nothing listens on $1 port $2" >&2
-	[ -z "${3:-}" ] || cat "$3" >&2
-	return 1
-}
 
 busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 # per_gb J0 J1 BYTES: CPU seconds per GB from two busy_jiffies readings

@@ -57,11 +57,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-nsx() {
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$id-$ns" -- "$@"
-}
 
 # start NS CMD...: in the background, remembered for cleanup; PID in $pid
 start() {
@@ -72,18 +67,6 @@ start() {
 	pids+=("$pid")
 }
 
-listening() { nsx "$1" ss -ltnH "sport = :$2" | grep -q .; }
-
-wait_listening() {
-	local try
-	for try in $(seq 50); do
-		listening "$1" "$2" && return 0
-		: "$try"
-		sleep 0.1
-	done
-	echo "nothing listens on $1 port $2" >&2
-	return 1
-}
 
 
 # pin_started CPUS: every process we started (servers, relays) and their

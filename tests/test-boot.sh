@@ -510,7 +510,12 @@ test_systemd_sockfwd_commands_run() {
 	wait_for 5 nsx a bash -c 'exec 3<>/dev/tcp/127.0.0.1/9090' || fail "target did not listen"
 	check_eq "$(nsx a timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080 && cat <&3')" \
 		"hello-through-sockfwd" "reply through sockfwd"
-	# The flow went through the sockmap, not a fallback.
+	# The flow went through the sockmap, not a fallback.  Its counter
+	# moves when the flow closes, a moment after the client saw EOF.
+	wait_for 5 grep -q ' close=' "$TEST_TMP/sockfwd.log" ||
+		{ cat "$TEST_TMP/sockfwd.log"; fail "the flow did not close"; }
+	grep ' close=' "$TEST_TMP/sockfwd.log" | grep -q ' mode=sockmap ' ||
+		fail "flow not in sockmap mode: $(grep ' close=' "$TEST_TMP/sockfwd.log")"
 	kill -USR1 "$sockfwd_pid"
 	wait_for 5 grep -q 'counters' "$TEST_TMP/sockfwd.log" || fail "no counters after SIGUSR1"
 	grep 'counters' "$TEST_TMP/sockfwd.log" | grep -q ' sockmap=1 ' ||
