@@ -495,6 +495,13 @@ static const struct fwd_hostport *upstream_of(const struct fwd_listener *l,
 	return l->proxy.present ? &l->proxy.server : target;
 }
 
+/* A socket for the upstream of a flow from l to target; -1 and errno. */
+static int upstream_socket(const struct fwd_listener *l, const struct fwd_hostport *target)
+{
+	return socket(upstream_of(l, target)->addr.ss.ss_family,
+		      SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
 static void flow_connect(struct flow *f, int ufd)
 {
 	const struct fwd_hostport *to = upstream_of(f->listener, &f->target);
@@ -525,8 +532,7 @@ static void flow_connect(struct flow *f, int ufd)
 
 void flow_open_upstream(struct flow *f)
 {
-	int ufd = socket(upstream_of(f->listener, &f->target)->addr.ss.ss_family,
-			 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int ufd = upstream_socket(f->listener, &f->target);
 
 	if (ufd < 0) {
 		flow_fail(f, "socket: %s", strerror(errno));
@@ -604,22 +610,12 @@ void flow_accept(struct fwd_listener *l)
 			refuse(cfd, &ss, why, counter);
 			continue;
 		}
-		if (l->socks5_server) {
-			f = flow_new(l, cfd, &ss, &target);
-			if (f) {
-				socks5_server_begin(f);
-				continue;
-			}
-			limits_put(&ss);
-			refuse(cfd, &ss, "out of memory", &counters.refused_max);
-			continue;
-		}
 		/* Made before the flow: a client that meets the descriptor
-		 * limit here is reset, as one that meets it in accept().
+		 * limit here is reset, as one that meets it in accept().  A
+		 * SOCKS5 client's upstream waits for its request.
 		 */
-		ufd = socket(upstream_of(l, &target)->addr.ss.ss_family,
-			     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (ufd < 0) {
+		ufd = l->socks5_server ? -1 : upstream_socket(l, &target);
+		if (ufd < 0 && !l->socks5_server) {
 			bool no_fd = errno == EMFILE || errno == ENFILE;
 
 			limits_put(&ss);
@@ -630,11 +626,15 @@ void flow_accept(struct fwd_listener *l)
 		f = flow_new(l, cfd, &ss, &target);
 		if (!f) {
 			limits_put(&ss);
-			close(ufd);
+			if (ufd >= 0)
+				close(ufd);
 			refuse(cfd, &ss, "out of memory", &counters.refused_max);
 			continue;
 		}
-		flow_connect(f, ufd);
+		if (l->socks5_server)
+			socks5_server_begin(f);
+		else
+			flow_connect(f, ufd);
 	}
 }
 
